@@ -106,7 +106,7 @@ def _wait_for_crashed_postmaster(data_dir: Path) -> None:
         time.sleep(0.1)
 
 
-def _embedded_postgres_server_url(settings: Settings) -> str:
+def embedded_postgres_server_url(settings: Settings) -> str:
     """Start (or find running) the embedded Postgres server; its maintenance database URL."""
     data_dir = _postgres_dir(settings)
     data_dir.mkdir(parents=True, exist_ok=True)
@@ -166,7 +166,8 @@ def _redis_config(settings: Settings) -> str:
     )
 
 
-def _start_embedded_redis(settings: Settings) -> str:
+def embedded_redis_url(settings: Settings) -> str:
+    """Start (or find running) the embedded Redis server of the state folder; its URL."""
     directory = _redis_dir(settings)
     directory.mkdir(parents=True, exist_ok=True)
     socket = _redis_socket(settings)
@@ -204,7 +205,7 @@ def up(settings: Settings) -> Endpoints:
         server_url = with_database(postgres_url, "postgres")
         embedded_postgres = False
     else:
-        server_url = _embedded_postgres_server_url(settings)
+        server_url = embedded_postgres_server_url(settings)
         _ensure_database(server_url, WAREHOUSE_DATABASE)
         postgres_url = with_database(server_url, WAREHOUSE_DATABASE)
         embedded_postgres = True
@@ -223,7 +224,7 @@ def up(settings: Settings) -> Endpoints:
         redis_url = settings.redis_url
         embedded_redis = False
     else:
-        redis_url = _start_embedded_redis(settings)
+        redis_url = embedded_redis_url(settings)
         embedded_redis = True
     return Endpoints(
         postgres_url=postgres_url,

@@ -26,48 +26,99 @@ from intel_assets.resources.hot_tier import RedisHotTier
 from intel_assets.resources.warehouse import PostgresWarehouse
 from intel_assets.settings import PROJECT_ROOT, Settings, with_database
 
-TEMPLATE_DATABASE = "intel_test_template"
 TEST_DATABASE_PREFIX = "intel_test_"
-# Redis database the tests use; 0 stays free for anything else on the test server.
-TEST_REDIS_DB = 1
+# Each pytest process has its own databases and Redis server, so sessions may run side by side.
+SESSION_ID = str(os.getpid())
+
+
+def _session_database(suffix: str) -> str:
+    return f"{TEST_DATABASE_PREFIX}{SESSION_ID}_{suffix}"
 
 
 @pytest.fixture(scope="session")
-def test_settings() -> Settings:
-    """Settings of the test session: embedded servers under `.intel/test`."""
-    return Settings(state_dir=PROJECT_ROOT / ".intel" / "test")
+def postgres_server_url() -> str:
+    """Maintenance-database URL of the test Postgres server (embedded, under `.intel/test`)."""
+    return services.embedded_postgres_server_url(
+        Settings(state_dir=PROJECT_ROOT / ".intel" / "test")
+    )
+
+
+def _drop_databases_of_dead_sessions(server_url: str) -> None:
+    import psutil
+
+    with psycopg.connect(server_url, autocommit=True) as conn:
+        names = conn.execute(
+            "SELECT datname FROM pg_database WHERE datname LIKE %s", (TEST_DATABASE_PREFIX + "%",)
+        ).fetchall()
+        for (name,) in names:
+            owner = name[len(TEST_DATABASE_PREFIX) :].split("_", 1)[0]
+            if owner.isdigit() and int(owner) != os.getpid() and psutil.pid_exists(int(owner)):
+                continue
+            conn.execute(
+                sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
+            )
 
 
 @pytest.fixture(scope="session")
-def endpoints(test_settings: Settings) -> services.Endpoints:
-    """The running test servers."""
-    return services.up(test_settings)
+def session_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """This session's own state folder (its Redis server, DAGSTER_HOME, archive)."""
+    return tmp_path_factory.mktemp("intel_state")
+
+
+@pytest.fixture(scope="session")
+def endpoints(postgres_server_url: str, session_dir: Path) -> Iterator[services.Endpoints]:
+    """This session's services: its own databases on the test Postgres server, its own Redis."""
+    _drop_databases_of_dead_sessions(postgres_server_url)
+    with psycopg.connect(postgres_server_url, autocommit=True) as conn:
+        for suffix in ("main", "dagster"):
+            conn.execute(
+                sql.SQL("CREATE DATABASE {}").format(sql.Identifier(_session_database(suffix)))
+            )
+    redis_settings = Settings(state_dir=session_dir)
+    redis_url = services.embedded_redis_url(redis_settings)
+    main_url = with_database(postgres_server_url, _session_database("main"))
+    migrate.apply_pending(main_url)
+    yield services.Endpoints(
+        postgres_url=main_url,
+        dagster_postgres_url=with_database(
+            postgres_server_url, _session_database("dagster"), driver="psycopg2"
+        ),
+        redis_url=redis_url,
+        embedded_postgres=False,
+        embedded_redis=False,
+    )
+    services.stop(redis_settings)
+    _drop_databases_of_dead_sessions(postgres_server_url)
+
+
+@pytest.fixture(scope="session")
+def test_settings(session_dir: Path, endpoints: services.Endpoints) -> Settings:
+    """Settings that point every command of this session at the session's services."""
+    return Settings(
+        state_dir=session_dir,
+        postgres_url=endpoints.postgres_url,
+        dagster_postgres_url=endpoints.dagster_postgres_url,
+        redis_url=endpoints.redis_url,
+    )
+
+
+@pytest.fixture(scope="session")
+def template_database(postgres_server_url: str, endpoints: services.Endpoints) -> str:
+    """A database migrated once per session, which each test's database is cloned from."""
+    name = _session_database("template")
+    with psycopg.connect(postgres_server_url, autocommit=True) as conn:
+        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+    migrate.apply_pending(with_database(postgres_server_url, name))
+    return name
 
 
 def _admin_url(endpoints: services.Endpoints) -> str:
     return with_database(endpoints.postgres_url, "postgres")
 
 
-@pytest.fixture(scope="session")
-def template_database(endpoints: services.Endpoints) -> str:
-    """A database migrated once per session, which each test's database is cloned from."""
-    with psycopg.connect(_admin_url(endpoints), autocommit=True) as conn:
-        stale = conn.execute(
-            "SELECT datname FROM pg_database WHERE datname LIKE %s OR datname = %s",
-            (TEST_DATABASE_PREFIX + "%", TEMPLATE_DATABASE),
-        ).fetchall()
-        for (name,) in stale:
-            conn.execute(
-                sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
-            )
-        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(TEMPLATE_DATABASE)))
-    migrate.apply_pending(with_database(endpoints.postgres_url, TEMPLATE_DATABASE))
-    return TEMPLATE_DATABASE
-
-
 def create_test_database(endpoints: services.Endpoints, template: str | None) -> str:
     """Create an empty (or template-cloned) database for one test; its URL."""
-    name = f"{TEST_DATABASE_PREFIX}{uuid.uuid4().hex[:12]}"
+    name = _session_database(uuid.uuid4().hex[:12])
     with psycopg.connect(_admin_url(endpoints), autocommit=True) as conn:
         if template is None:
             conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
@@ -115,8 +166,8 @@ def warehouse(warehouse_url: str) -> Iterator[PostgresWarehouse]:
 
 @pytest.fixture
 def redis_url(endpoints: services.Endpoints) -> str:
-    """URL of an emptied Redis database on the test server."""
-    url = endpoints.redis_url.replace("db=0", f"db={TEST_REDIS_DB}")
+    """URL of this session's Redis server, emptied for this test."""
+    url = endpoints.redis_url
     client = redis.Redis.from_url(url)
     client.flushdb()
     client.close()
@@ -179,8 +230,15 @@ class DagsterDev:
 def start_dagster_dev(settings: Settings, port: int, log_path: Path) -> DagsterDev:
     """Start the main command on the test servers and wait for its UI to load the code."""
     env = dict(os.environ, INTEL_STATE_DIR=str(settings.state_dir))
-    for name in ("INTEL_POSTGRES_URL", "INTEL_REDIS_URL", "INTEL_DAGSTER_POSTGRES_URL"):
-        env.pop(name, None)
+    for name, value in (
+        ("INTEL_POSTGRES_URL", settings.postgres_url),
+        ("INTEL_DAGSTER_POSTGRES_URL", settings.dagster_postgres_url),
+        ("INTEL_REDIS_URL", settings.redis_url),
+    ):
+        if value:
+            env[name] = value
+        else:
+            env.pop(name, None)
     log = log_path.open("wb")
     process = subprocess.Popen(
         [str(Path(sys.executable).parent / "intel-assets"), "dev", "--port", str(port)],
