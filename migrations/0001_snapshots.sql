@@ -47,7 +47,7 @@ CREATE TABLE video_snapshots (
     default_audio_language TEXT,
     default_language TEXT,
     live_state TEXT NOT NULL CHECK (live_state IN ('none', 'upcoming', 'live', 'ended')),
-    is_premiere BOOLEAN NOT NULL DEFAULT false,
+    is_premiere BOOLEAN,                        -- null where the API cannot tell (ended)
     scheduled_start TIMESTAMPTZ,
     actual_start TIMESTAMPTZ,
     actual_end TIMESTAMPTZ,
