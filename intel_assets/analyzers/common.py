@@ -1,0 +1,94 @@
+"""Definitions every analyzer and rollup shares: input columns, duration buckets, engagement.
+
+Pure functions over pandas DataFrames; no Dagster, no I/O. The frames have the columns of the
+snapshot tables (see `migrations/0001_snapshots.sql`): one row per video (stream, channel) per
+collection, so one video appears once per snapshot that saw it.
+"""
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+VIDEO_COLUMNS: tuple[str, ...] = (
+    "video_id", "game_key", "collected_at", "collection_id", "source", "title", "description",
+    "channel_id", "channel_title", "published_at", "duration_seconds", "is_short", "view_count",
+    "like_count", "comment_count", "default_audio_language", "default_language", "live_state",
+    "is_premiere", "scheduled_start", "actual_start", "actual_end", "concurrent_viewers", "tags",
+    "topic_categories", "category_id", "definition", "caption", "licensed_content",
+    "made_for_kids", "has_paid_product_placement", "localization_languages",
+)  # fmt: skip
+"""Columns of `video_snapshots`, in table order."""
+
+STREAM_COLUMNS: tuple[str, ...] = (
+    "stream_id", "user_id", "user_login", "user_name", "game_key", "twitch_game_id",
+    "collected_at", "collection_id", "viewer_count", "language", "started_at", "title", "tags",
+    "is_mature",
+)  # fmt: skip
+"""Columns of `stream_snapshots`, in table order."""
+
+CHANNEL_COLUMNS: tuple[str, ...] = (
+    "channel_id", "game_key", "collected_at", "collection_id", "title", "published_at",
+    "country", "subscriber_count", "video_count", "view_count",
+)  # fmt: skip
+"""Columns of `channel_snapshots`, in table order."""
+
+
+@dataclass(frozen=True)
+class DurationBucket:
+    """A range of video durations, `[min_seconds, max_seconds)`.
+
+    Attributes:
+        label: Name shown to creators and stored in `intel_duration_performance.bucket_label`.
+        min_seconds: Shortest duration in the bucket (inclusive).
+        max_seconds: Longest duration (exclusive); the last bucket ends at YouTube's 12-hour
+            upload limit.
+    """
+
+    label: str
+    min_seconds: int
+    max_seconds: int
+
+
+DURATION_BUCKETS: tuple[DurationBucket, ...] = (
+    DurationBucket("under_1m", 0, 60),
+    DurationBucket("1_3m", 60, 180),
+    DurationBucket("3_8m", 180, 480),
+    DurationBucket("8_15m", 480, 900),
+    DurationBucket("15_30m", 900, 1800),
+    DurationBucket("30_60m", 1800, 3600),
+    DurationBucket("over_60m", 3600, 43_200),
+)
+"""The duration buckets of format analysis and the daily duration table, shortest first."""
+
+
+def duration_bucket_labels(durations: pd.Series) -> pd.Series:
+    """The bucket label of each duration in seconds (missing where the duration is missing)."""
+    edges = [b.min_seconds for b in DURATION_BUCKETS] + [DURATION_BUCKETS[-1].max_seconds]
+    labels = [b.label for b in DURATION_BUCKETS]
+    values = pd.to_numeric(durations, errors="coerce")
+    binned = pd.cut(values, bins=edges, labels=labels, right=False)
+    return binned.astype(object).where(binned.notna(), None)
+
+
+def latest_per_video(videos: pd.DataFrame) -> pd.DataFrame:
+    """Each video's newest snapshot: one row per (game_key, video_id), latest `collected_at`."""
+    if videos.empty:
+        return videos.copy()
+    ordered = videos.sort_values(["game_key", "video_id", "collected_at"], kind="stable")
+    return ordered.drop_duplicates(["game_key", "video_id"], keep="last").reset_index(drop=True)
+
+
+def engagement_rate(videos: pd.DataFrame) -> pd.Series:
+    """Each video's engagement: (likes + comments) / views, in [0, 1].
+
+    Undefined (NaN) where likes are hidden or there are no views yet: a hidden count is not
+    zero, so such videos are left out of averages rather than pulling them down. Hidden or
+    disabled comments count as none when likes are visible. Capped at 1 (bots can push raw
+    ratios above it).
+    """
+    views = pd.to_numeric(videos["view_count"], errors="coerce").astype("float64")
+    likes = pd.to_numeric(videos["like_count"], errors="coerce").astype("float64")
+    comments = pd.to_numeric(videos["comment_count"], errors="coerce").astype("float64").fillna(0)
+    rate = (likes + comments) / views.where(views > 0)
+    return rate.clip(upper=1.0).astype("float64").where(likes.notna(), np.nan)
