@@ -66,9 +66,15 @@ def duration_bucket_labels(durations: pd.Series) -> pd.Series:
     """The bucket label of each duration in seconds (missing where the duration is missing)."""
     edges = [b.min_seconds for b in DURATION_BUCKETS] + [DURATION_BUCKETS[-1].max_seconds]
     labels = [b.label for b in DURATION_BUCKETS]
-    values = pd.to_numeric(durations, errors="coerce")
-    binned = pd.cut(values, bins=edges, labels=labels, right=False)
+    binned = pd.Series(
+        pd.cut(numeric(durations), bins=edges, labels=labels, right=False), index=durations.index
+    )
     return binned.astype(object).where(binned.notna(), None)
+
+
+def numeric(values: pd.Series) -> pd.Series:
+    """The values as float64, with anything missing or unparsable as NaN."""
+    return pd.Series(pd.to_numeric(values, errors="coerce"), index=values.index, dtype="float64")
 
 
 def latest_per_video(videos: pd.DataFrame) -> pd.DataFrame:
@@ -87,8 +93,8 @@ def engagement_rate(videos: pd.DataFrame) -> pd.Series:
     disabled comments count as none when likes are visible. Capped at 1 (bots can push raw
     ratios above it).
     """
-    views = pd.to_numeric(videos["view_count"], errors="coerce").astype("float64")
-    likes = pd.to_numeric(videos["like_count"], errors="coerce").astype("float64")
-    comments = pd.to_numeric(videos["comment_count"], errors="coerce").astype("float64").fillna(0)
+    views = numeric(videos["view_count"])
+    likes = numeric(videos["like_count"])
+    comments = numeric(videos["comment_count"]).fillna(0.0)
     rate = (likes + comments) / views.where(views > 0)
-    return rate.clip(upper=1.0).astype("float64").where(likes.notna(), np.nan)
+    return rate.clip(upper=1.0).where(likes.notna(), np.nan)
