@@ -1,4 +1,9 @@
-"""The one `Definitions` of Creator Intel: every domain's assets merged with the resources."""
+"""The one `Definitions` of Creator Intel: every domain's definitions merged with the resources.
+
+Each domain under `intel_assets/defs/` exposes its own `dg.Definitions` (assets, checks,
+schedules, sensors); this module merges them and binds the resources, configured from the
+environment when a run starts (secrets through `dg.EnvVar`).
+"""
 
 import dagster as dg
 
@@ -8,10 +13,16 @@ from intel_assets.resources.warehouse import PostgresWarehouse
 
 def build_resources() -> dict[str, object]:
     """The resources every domain shares, configured from the environment at run time."""
+    warehouse = PostgresWarehouse(url=dg.EnvVar("INTEL_POSTGRES_URL"))
+    hot_tier = RedisHotTier(url=dg.EnvVar("INTEL_REDIS_URL"))
     return {
-        "warehouse": PostgresWarehouse(url=dg.EnvVar("INTEL_POSTGRES_URL")),
-        "hot_tier": RedisHotTier(url=dg.EnvVar("INTEL_REDIS_URL")),
+        "warehouse": warehouse,
+        "hot_tier": hot_tier,
     }
 
 
-defs = dg.Definitions(resources=build_resources())
+@dg.definitions
+def defs() -> dg.Definitions:
+    """Creator Intel's asset graph, checks, schedules and sensors, with their resources."""
+    domains: list[dg.Definitions] = []
+    return dg.Definitions.merge(*domains, dg.Definitions(resources=build_resources()))
