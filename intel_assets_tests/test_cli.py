@@ -78,6 +78,7 @@ def test_definitions_validate_through_the_workspace(
 
     from intel_assets.settings import PROJECT_ROOT
 
+    cli.prepare_dagster_home(test_settings)
     env = cli.runtime_environment(test_settings, endpoints)
     result = subprocess.run(
         [
