@@ -328,3 +328,88 @@ def feature_split(views: pd.Series, performance: pd.Series, has: pd.Series) -> F
         unknown_count=int(has.isna().sum()),
         lift=ratio(with_feature.performance_index, without_feature.performance_index),
     )
+
+
+@dataclass(frozen=True)
+class LabelledStats:
+    """How a labelled group of videos performs (a bucket, a term, a tag, a domain, ...).
+
+    Attributes:
+        label: What the group is.
+        video_count: Videos in the group.
+        avg_views: Mean known views (None if none are known).
+        total_views: Sum of the known views.
+        performance_index: Mean relative performance (1.0 = the game's average video).
+    """
+
+    label: str
+    video_count: int
+    avg_views: float | None
+    total_views: int
+    performance_index: float | None
+
+
+def labelled_stats(
+    label: str, views: pd.Series, performance: pd.Series, mask: pd.Series
+) -> LabelledStats:
+    """Statistics of the videos where `mask` is True, under a label."""
+    return LabelledStats(label, *dataclasses.astuple(group_stats(views, performance, mask)))
+
+
+def term_stats(terms: pd.Series, views: pd.Series, performance: pd.Series) -> pd.DataFrame:
+    """Per term, how the videos carrying it perform.
+
+    Args:
+        terms: Per video, the terms it carries (a list; repeats count once per video).
+        views: Per video, its views (NaN when unknown).
+        performance: Per video, its relative performance.
+
+    Returns:
+        One row per term: `label`, `video_count`, `avg_views`, `total_views`,
+        `performance_index`, sorted by label.
+    """
+    pairs = pd.DataFrame({"label": terms}).explode("label").dropna()
+    pairs = pairs.reset_index(names="video").drop_duplicates()
+    if pairs.empty:
+        return pd.DataFrame(
+            columns=["label", "video_count", "avg_views", "total_views", "performance_index"]
+        )
+    pairs["views"] = views.reindex(pairs["video"]).to_numpy()
+    pairs["performance"] = performance.reindex(pairs["video"]).to_numpy()
+    grouped = pairs.groupby("label", sort=True)
+    table = pd.DataFrame(
+        {
+            "video_count": grouped.size(),
+            "avg_views": grouped["views"].mean(),
+            "total_views": grouped["views"].sum(),
+            "performance_index": grouped["performance"].mean(),
+        }
+    )
+    return table.reset_index()
+
+
+def ranked(
+    table: pd.DataFrame, *, by: Literal["performance", "frequency"], min_videos: int, top_n: int
+) -> list[LabelledStats]:
+    """The first `top_n` rows of a `term_stats` table with at least `min_videos` videos.
+
+    `performance` ranks by performance index, then video count; `frequency` by video count,
+    then performance index; ties by label, so the order is deterministic.
+    """
+    table = table[table["video_count"] >= min_videos]
+    keys = ["performance_index", "video_count"]
+    if by == "frequency":
+        keys.reverse()
+    ordered = table.sort_values(
+        [*keys, "label"], ascending=[False, False, True], na_position="last"
+    )
+    return [
+        LabelledStats(
+            label=str(row["label"]),
+            video_count=int(row["video_count"]),
+            avg_views=finite_or_none(row["avg_views"]),
+            total_views=int(row["total_views"]),
+            performance_index=finite_or_none(row["performance_index"]),
+        )
+        for row in ordered.head(top_n).to_dict("records")
+    ]

@@ -186,10 +186,6 @@ class PostgresWarehouse(dg.ConfigurableResource):
             The number of rows written.
         """
         where, params = scope.where()
-        copy = sql.SQL("COPY {} ({}) FROM STDIN").format(
-            sql.Identifier(table), sql.SQL(", ").join(map(sql.Identifier, columns))
-        )
-        written = 0
         with self.connection() as conn, conn.transaction():
             if self._is_partitioned(conn, table):
                 for month in sorted(set(partition_months)):
@@ -199,8 +195,36 @@ class PostgresWarehouse(dg.ConfigurableResource):
             conn.execute(
                 sql.SQL("DELETE FROM {} WHERE {}").format(sql.Identifier(table), where), params
             )
-            with conn.cursor() as cur, cur.copy(copy) as copier:
-                for row in rows:
-                    copier.write_row(row)
-                    written += 1
-        return written
+            return _copy_rows(conn, table, columns, rows)
+
+    def append_rows(self, table: str, columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> int:
+        """Add `rows` to an append-only table (a log such as `intel_quota_log`) with one COPY.
+
+        Only for tables whose rows are never replaced: nothing is deleted, and the rows arrive
+        in one transaction (all or none).
+
+        Args:
+            table: Table name (from code, never from data).
+            columns: Columns of `rows`, in order.
+            rows: The rows to add.
+
+        Returns:
+            The number of rows written.
+        """
+        with self.connection() as conn, conn.transaction():
+            return _copy_rows(conn, table, columns, rows)
+
+
+def _copy_rows(
+    conn: psycopg.Connection, table: str, columns: Sequence[str], rows: Iterable[Sequence[Any]]
+) -> int:
+    """COPY `rows` into `table` on `conn` (inside the caller's transaction); the rows written."""
+    copy = sql.SQL("COPY {} ({}) FROM STDIN").format(
+        sql.Identifier(table), sql.SQL(", ").join(map(sql.Identifier, columns))
+    )
+    written = 0
+    with conn.cursor() as cur, cur.copy(copy) as copier:
+        for row in rows:
+            copier.write_row(row)
+            written += 1
+    return written

@@ -1,0 +1,507 @@
+"""The quota ledger: API budgets reserved atomically in Redis and logged to `intel_quota_log`.
+
+A bucket is a budget of units that resets on a window: YouTube's three daily buckets (`default`
+for videos.list and the other list calls, `search` for search.list, `batch_stats` for
+videos.batchGetStats) reset at midnight America/Los_Angeles, whatever the daylight-saving offset;
+Twitch's points bucket resets every minute. Before every HTTP attempt the client reserves the
+method's cost with ONE Lua script (check the closed flag and the limit, add, expire the counter at
+the reset), so any number of processes sharing the Redis server can never spend more than the
+limit together. A reservation whose request was never charged by the API (quotaExceeded, an
+invalid key, a connection that never opened) is refunded.
+
+Redis keys (one set per platform, bucket and window):
+
+    intel:quota:{platform}:{bucket}:{window}          units reserved in the window (integer),
+                                                       expires at the window's reset
+    intel:quota:{platform}:{bucket}:{window}:closed    "1" once the API said quotaExceeded,
+                                                       expires at the same reset
+
+`{window}` is the Pacific date (`2026-03-08`) of a daily bucket or `m<epoch seconds of the
+minute's start>` of a per-minute bucket.
+
+Each spend becomes a row of `intel_quota_log` (platform, bucket, operation, units_used,
+units_remaining, quota_day = the Pacific date of the spend, category_key, run_id, metadata,
+created_at), buffered and written with COPY every `flush_every` spends and when the client closes.
+When Redis cannot be reached the ledger refuses to spend (`QuotaUnavailableError`) instead of
+guessing how much is left.
+"""
+
+import logging
+import threading
+import uuid
+from collections import Counter
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Any, Literal
+from zoneinfo import ZoneInfo
+
+import redis
+from psycopg.types.json import Jsonb
+
+from intel_assets.resources.errors import QuotaExhaustedError, QuotaUnavailableError
+from intel_assets.resources.warehouse import PostgresWarehouse
+
+log = logging.getLogger(__name__)
+
+PACIFIC = ZoneInfo("America/Los_Angeles")
+KEY_PREFIX = "intel:quota"
+QUOTA_LOG_TABLE = "intel_quota_log"
+QUOTA_LOG_COLUMNS = (
+    "platform",
+    "bucket",
+    "operation",
+    "units_used",
+    "units_remaining",
+    "quota_day",
+    "category_key",
+    "run_id",
+    "metadata",
+    "created_at",
+)
+
+Window = Literal["pacific_day", "minute"]
+
+# KEYS: counter, closed flag. ARGV: units, limit, reset (epoch seconds).
+# Returns {outcome, used}: 1 reserved, 0 over the limit, -1 the bucket is closed.
+_RESERVE_LUA = """
+local used = tonumber(redis.call('GET', KEYS[1]) or '0')
+if redis.call('EXISTS', KEYS[2]) == 1 then
+  return {-1, used}
+end
+local units = tonumber(ARGV[1])
+if used + units > tonumber(ARGV[2]) then
+  return {0, used}
+end
+used = redis.call('INCRBY', KEYS[1], units)
+redis.call('EXPIREAT', KEYS[1], ARGV[3])
+return {1, used}
+"""
+
+# KEYS: counter. ARGV: units. Never below zero; a window that already expired stays empty.
+_REFUND_LUA = """
+if redis.call('EXISTS', KEYS[1]) == 0 then
+  return 0
+end
+local used = redis.call('DECRBY', KEYS[1], ARGV[1])
+if used < 0 then
+  redis.call('SET', KEYS[1], 0, 'KEEPTTL')
+  used = 0
+end
+return used
+"""
+
+
+def utc_now() -> datetime:
+    """The current time, timezone-aware in UTC."""
+    return datetime.now(UTC)
+
+
+def pacific_day(at: datetime) -> date:
+    """The YouTube quota day `at` falls in: its date in America/Los_Angeles."""
+    return at.astimezone(PACIFIC).date()
+
+
+def next_pacific_midnight(at: datetime) -> datetime:
+    """When the quota day containing `at` ends (in UTC): the next midnight in Los Angeles.
+
+    Built from the Pacific wall-clock date, so the day before a daylight-saving change is 23 or
+    25 hours long, as Google's quota day is.
+    """
+    following = pacific_day(at) + timedelta(days=1)
+    return datetime.combine(following, time(0), tzinfo=PACIFIC).astimezone(UTC)
+
+
+@dataclass(frozen=True)
+class BucketSpec:
+    """One budget: how many units it holds per window.
+
+    Attributes:
+        name: The bucket's name, e.g. "default", "search", "batch_stats", "points".
+        limit: Units the bucket holds per window.
+        window: "pacific_day" (resets at midnight America/Los_Angeles) or "minute".
+    """
+
+    name: str
+    limit: int
+    window: Window = "pacific_day"
+
+    def window_at(self, at: datetime) -> tuple[str, datetime]:
+        """The id of the window `at` falls in and when that window resets (UTC)."""
+        if self.window == "pacific_day":
+            return pacific_day(at).isoformat(), next_pacific_midnight(at)
+        start = int(at.timestamp()) // 60 * 60
+        return f"m{start}", datetime.fromtimestamp(start + 60, UTC)
+
+
+@dataclass(frozen=True)
+class BucketStatus:
+    """A bucket's state now.
+
+    Attributes:
+        bucket: The bucket's name.
+        used: Units reserved in the current window (refunds deducted).
+        remaining: Units that may still be reserved before the reset (0 while closed).
+        limit: The bucket's budget per window.
+        reset_at: When the window ends (UTC).
+        share_used: `used / limit`, the share of the budget spent so far.
+        closed: Whether the API said quotaExceeded in this window.
+    """
+
+    bucket: str
+    used: int
+    remaining: int
+    limit: int
+    reset_at: datetime
+    share_used: float
+    closed: bool
+
+
+@dataclass(frozen=True)
+class Reservation:
+    """Units reserved for one HTTP attempt.
+
+    Attributes:
+        reservation_id: Unique id, also written into the log row's metadata.
+        platform: "youtube" or "twitch".
+        bucket: The bucket the units came from.
+        operation: The API method, e.g. "videos.list".
+        units: Units reserved.
+        remaining: Units left in the bucket right after this reservation.
+        window: The window id the units were counted in (see the module docstring).
+        reset_at: When that window resets (UTC).
+        reserved_at: When the reservation was made (UTC).
+    """
+
+    reservation_id: str
+    platform: str
+    bucket: str
+    operation: str
+    units: int
+    remaining: int
+    window: str
+    reset_at: datetime
+    reserved_at: datetime
+
+
+@dataclass
+class _LogRow:
+    reservation: Reservation
+    units_used: int
+    units_remaining: int
+    category_key: str | None
+    run_id: str | None
+    metadata: dict[str, Any] = field(default_factory=dict)
+
+    def values(self) -> tuple[Any, ...]:
+        res = self.reservation
+        return (
+            res.platform,
+            res.bucket,
+            res.operation,
+            self.units_used,
+            self.units_remaining,
+            pacific_day(res.reserved_at),
+            self.category_key,
+            self.run_id,
+            Jsonb(self.metadata),
+            res.reserved_at,
+        )
+
+
+class QuotaLedger:
+    """Budgets of one platform, shared through Redis by every process that spends them.
+
+    Args:
+        client: The Redis connection (the hot tier's: short timeouts, no retries).
+        platform: "youtube" or "twitch"; part of the keys and of every log row.
+        buckets: The platform's buckets.
+        warehouse: Where spends are logged (`intel_quota_log`); None logs nothing.
+        flush_every: Buffered log rows that trigger a COPY.
+        clock: Returns the current time (UTC-aware); tests may pass their own.
+    """
+
+    def __init__(
+        self,
+        client: redis.Redis,
+        *,
+        platform: str,
+        buckets: Iterable[BucketSpec],
+        warehouse: PostgresWarehouse | None = None,
+        flush_every: int = 100,
+        clock: Callable[[], datetime] = utc_now,
+    ) -> None:
+        self._redis = client
+        self.platform = platform
+        self.buckets: dict[str, BucketSpec] = {spec.name: spec for spec in buckets}
+        for spec in self.buckets.values():
+            if spec.limit < 0:
+                raise ValueError(f"bucket {spec.name!r} has a negative limit")
+        self._warehouse = warehouse
+        self._flush_every = max(1, flush_every)
+        self._clock = clock
+        self._reserve_script = client.register_script(_RESERVE_LUA)
+        self._refund_script = client.register_script(_REFUND_LUA)
+        self._lock = threading.Lock()
+        self._buffer: list[_LogRow] = []
+        self._buffered: dict[str, _LogRow] = {}
+        self.spent: Counter[str] = Counter()
+
+    def _spec(self, bucket: str) -> BucketSpec:
+        try:
+            return self.buckets[bucket]
+        except KeyError:
+            raise ValueError(
+                f"{self.platform} has no quota bucket {bucket!r} (known: {sorted(self.buckets)})"
+            ) from None
+
+    def _key(self, bucket: str, window: str) -> str:
+        return f"{KEY_PREFIX}:{self.platform}:{bucket}:{window}"
+
+    def _unavailable(self, doing: str, error: Exception) -> QuotaUnavailableError:
+        return QuotaUnavailableError(
+            f"the {self.platform} quota ledger cannot reach Redis while {doing} "
+            f"({type(error).__name__}: {error}); refusing to spend rather than guess",
+            api=self.platform,
+        )
+
+    def reserve(
+        self,
+        bucket: str,
+        operation: str,
+        units: int = 1,
+        *,
+        game_key: str | None = None,
+        run_id: str | None = None,
+        metadata: Mapping[str, Any] | None = None,
+    ) -> Reservation:
+        """Reserve `units` from `bucket` for one attempt of `operation`, or refuse.
+
+        Args:
+            bucket: The bucket to spend from.
+            operation: The API method the units pay for (logged).
+            units: The method's cost.
+            game_key: The game the spend collects for (logged as `category_key`).
+            run_id: The Dagster run that spends (logged).
+            metadata: Extra facts for the log row (e.g. the attempt number).
+
+        Returns:
+            The reservation, to be refunded if the API did not charge the attempt.
+
+        Raises:
+            QuotaExhaustedError: The bucket is closed until its reset, or `units` would exceed
+                the limit.
+            QuotaUnavailableError: Redis did not answer.
+        """
+        spec = self._spec(bucket)
+        if units < 0:
+            raise ValueError("a reservation cannot be negative")
+        now = self._clock()
+        window, reset_at = spec.window_at(now)
+        key = self._key(bucket, window)
+        try:
+            outcome, used = self._reserve_script(
+                keys=[key, f"{key}:closed"],
+                args=[units, spec.limit, int(reset_at.timestamp())],
+            )  # type: ignore[misc]
+        except (redis.RedisError, OSError) as error:
+            raise self._unavailable(f"reserving {operation}", error) from None
+        outcome, used = int(outcome), int(used)
+        if outcome != 1:
+            reason = "closed" if outcome == -1 else "limit"
+            why = (
+                "YouTube answered quotaExceeded earlier in this quota day"
+                if reason == "closed"
+                else f"{used} of {spec.limit} units are spent and {operation} costs {units}"
+            )
+            raise QuotaExhaustedError(
+                f"{self.platform} quota bucket {bucket!r} refuses {operation}: {why}; "
+                f"it resets at {reset_at.isoformat()}",
+                api=self.platform,
+                method=operation,
+                bucket=bucket,
+                reset_at=reset_at,
+                reason=reason,
+            )
+        reservation = Reservation(
+            reservation_id=uuid.uuid4().hex,
+            platform=self.platform,
+            bucket=bucket,
+            operation=operation,
+            units=units,
+            remaining=max(spec.limit - used, 0),
+            window=window,
+            reset_at=reset_at,
+            reserved_at=now,
+        )
+        row = _LogRow(
+            reservation=reservation,
+            units_used=units,
+            units_remaining=reservation.remaining,
+            category_key=game_key,
+            run_id=run_id,
+            metadata={"reservation": reservation.reservation_id, **(metadata or {})},
+        )
+        with self._lock:
+            self.spent[bucket] += units
+            # Flush BEFORE buffering the new row, so a refund right after this attempt still
+            # finds its row in the buffer and corrects it in place.
+            if len(self._buffer) >= self._flush_every:
+                self._flush_quietly()
+            self._buffer.append(row)
+            self._buffered[reservation.reservation_id] = row
+        return reservation
+
+    def refund(self, reservation: Reservation, *, reason: str) -> None:
+        """Give back the units of an attempt the API did not charge.
+
+        Args:
+            reservation: What `reserve` returned.
+            reason: Why the API did not charge it (logged), e.g. "quotaExceeded".
+
+        Raises:
+            QuotaUnavailableError: Redis did not answer (the units stay spent: the safe side).
+        """
+        if reservation.units == 0:
+            return
+        key = self._key(reservation.bucket, reservation.window)
+        try:
+            used = int(self._refund_script(keys=[key], args=[reservation.units]))  # type: ignore[arg-type]
+        except (redis.RedisError, OSError) as error:
+            raise self._unavailable(f"refunding {reservation.operation}", error) from None
+        spec = self._spec(reservation.bucket)
+        remaining = max(spec.limit - used, 0)
+        with self._lock:
+            self.spent[reservation.bucket] -= reservation.units
+            row = self._buffered.get(reservation.reservation_id)
+            if row is not None:
+                row.units_used = 0
+                row.units_remaining = remaining
+                row.metadata.update(refunded_units=reservation.units, refund_reason=reason)
+            else:
+                # Already written: log the correction as its own row (units_used is >= 0).
+                correction = _LogRow(
+                    reservation=reservation,
+                    units_used=0,
+                    units_remaining=remaining,
+                    category_key=None,
+                    run_id=None,
+                    metadata={
+                        "refund_of": reservation.reservation_id,
+                        "refunded_units": reservation.units,
+                        "refund_reason": reason,
+                    },
+                )
+                self._buffer.append(correction)
+
+    def close_bucket(self, bucket: str, *, reservation: Reservation | None = None) -> datetime:
+        """Refuse every later reservation from `bucket` until its window resets.
+
+        Called when the API answers quotaExceeded: the API knows better than our count.
+
+        Args:
+            bucket: The bucket to close.
+            reservation: The attempt that met quotaExceeded; its window is closed (so an answer
+                arriving just after midnight does not close the new day).
+
+        Returns:
+            When the bucket opens again (UTC).
+        """
+        spec = self._spec(bucket)
+        if reservation is not None:
+            window, reset_at = reservation.window, reservation.reset_at
+        else:
+            window, reset_at = spec.window_at(self._clock())
+        try:
+            self._redis.set(f"{self._key(bucket, window)}:closed", "1", exat=reset_at)
+        except (redis.RedisError, OSError) as error:
+            raise self._unavailable(f"closing bucket {bucket}", error) from None
+        log.warning(
+            "%s quota bucket %r closed until %s (the API answered quotaExceeded)",
+            self.platform,
+            bucket,
+            reset_at.isoformat(),
+        )
+        return reset_at
+
+    def status(self) -> dict[str, BucketStatus]:
+        """Every bucket's used, remaining, limit, reset time and share, in one Redis round trip.
+
+        Raises:
+            QuotaUnavailableError: Redis did not answer.
+        """
+        now = self._clock()
+        windows = {name: spec.window_at(now) for name, spec in self.buckets.items()}
+        pipe = self._redis.pipeline(transaction=False)
+        for name, (window, _) in windows.items():
+            key = self._key(name, window)
+            pipe.get(key)
+            pipe.exists(f"{key}:closed")
+        try:
+            answers = pipe.execute()
+        except (redis.RedisError, OSError) as error:
+            raise self._unavailable("reading the quota status", error) from None
+        result: dict[str, BucketStatus] = {}
+        for index, (name, (_, reset_at)) in enumerate(windows.items()):
+            spec = self.buckets[name]
+            used = int(answers[2 * index] or 0)
+            closed = bool(answers[2 * index + 1])
+            result[name] = BucketStatus(
+                bucket=name,
+                used=used,
+                remaining=0 if closed else max(spec.limit - used, 0),
+                limit=spec.limit,
+                reset_at=reset_at,
+                share_used=used / spec.limit if spec.limit else 1.0,
+                closed=closed,
+            )
+        return result
+
+    def _flush_quietly(self) -> None:
+        try:
+            self._flush_locked()
+        except Exception as error:  # the spend itself is safe in Redis; keep rows for later
+            log.warning(
+                "could not write %d rows to %s yet (%s: %s); they stay buffered",
+                len(self._buffer),
+                QUOTA_LOG_TABLE,
+                type(error).__name__,
+                error,
+            )
+
+    def _flush_locked(self) -> int:
+        if not self._buffer or self._warehouse is None:
+            self._buffer.clear()
+            self._buffered.clear()
+            return 0
+        rows = [row.values() for row in self._buffer]
+        written = self._warehouse.append_rows(QUOTA_LOG_TABLE, QUOTA_LOG_COLUMNS, rows)
+        self._buffer.clear()
+        self._buffered.clear()
+        return written
+
+    def flush(self) -> int:
+        """Write the buffered spends to `intel_quota_log` with one COPY; the rows written.
+
+        Raises:
+            psycopg.Error: The warehouse refused; the rows stay buffered for the next flush.
+        """
+        with self._lock:
+            return self._flush_locked()
+
+    def close(self) -> None:
+        """Flush what is buffered; if the warehouse refuses, say how many rows were lost."""
+        with self._lock:
+            pending = len(self._buffer)
+            try:
+                self._flush_locked()
+            except Exception as error:  # closing must not fail the collection that spent
+                log.error(
+                    "%d spends were not written to %s (%s: %s); Redis still counts them",
+                    pending,
+                    QUOTA_LOG_TABLE,
+                    type(error).__name__,
+                    error,
+                )
+                self._buffer.clear()
+                self._buffered.clear()
