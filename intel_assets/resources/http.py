@@ -466,6 +466,19 @@ class ApiResource(dg.ConfigurableResource):
     _http_clients: dict[str, httpx.Client] = PrivateAttr(default_factory=dict)
     _open_clients: list[Any] = PrivateAttr(default_factory=list)
 
+    api: ClassVar[str]
+
+    def _ledger(self) -> QuotaLedger:
+        raise NotImplementedError
+
+    def quota_status(self) -> dict[str, BucketStatus]:
+        """The API's quota buckets now, in one Redis round trip (no API call, no client)."""
+        return self._ledger().status()
+
+    def breaker_status(self) -> BreakerStatus:
+        """The API's breaker as every process sees it, in one Redis round trip."""
+        return self.breaker(self.api).status()
+
     def retry_policy(self) -> RetryPolicy:
         """The retry settings as a policy."""
         return RetryPolicy(

@@ -22,13 +22,12 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import suppress
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, TypeVar
+from typing import Any, ClassVar, TypeVar
 
 import httpx
 import redis
 from pydantic import Field
 
-from intel_assets.resources.breaker import BreakerStatus
 from intel_assets.resources.errors import (
     ConfigurationError,
     MalformedResponseError,
@@ -47,7 +46,7 @@ from intel_assets.resources.http import (
     retry_after_seconds,
     server_error,
 )
-from intel_assets.resources.quota import BucketSpec, BucketStatus, QuotaLedger
+from intel_assets.resources.quota import BucketSpec, QuotaLedger
 from intel_assets.resources.twitch_models import ChannelInfo, Game, Stream, Token, TwitchVideo
 from intel_assets.settings import DEFAULT_TWITCH_API_URL, DEFAULT_TWITCH_AUTH_URL
 
@@ -541,6 +540,8 @@ class TwitchResource(ApiResource):
     points_per_minute: int = 800
     rate_reserve_points: int = 10
 
+    api: ClassVar[str] = API
+
     def _ledger(self) -> QuotaLedger:
         return QuotaLedger(
             self.redis.client(),
@@ -592,14 +593,6 @@ class TwitchResource(ApiResource):
                 run_id=run_id,
             )
         )
-
-    def quota_status(self) -> dict[str, BucketStatus]:
-        """Our points bucket this minute, in one Redis round trip."""
-        return self._ledger().status()
-
-    def breaker_status(self) -> BreakerStatus:
-        """The Helix breaker as every process sees it, in one Redis round trip."""
-        return self.breaker(API).status()
 
     def rate_status(self) -> RateStatus:
         """Twitch's bucket as its last answer reported it, in one Redis round trip."""

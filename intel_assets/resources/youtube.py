@@ -20,11 +20,10 @@ import re
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import suppress
 from datetime import UTC, datetime
-from typing import Any, TypeVar
+from typing import Any, ClassVar, TypeVar
 
 from pydantic import Field
 
-from intel_assets.resources.breaker import BreakerStatus
 from intel_assets.resources.errors import (
     ApiError,
     ConfigurationError,
@@ -42,7 +41,7 @@ from intel_assets.resources.http import (
     retry_after_seconds,
     server_error,
 )
-from intel_assets.resources.quota import BucketSpec, BucketStatus, QuotaLedger
+from intel_assets.resources.quota import BucketSpec, QuotaLedger
 from intel_assets.resources.youtube_models import (
     Channel,
     PlaylistItem,
@@ -517,6 +516,8 @@ class YouTubeResource(ApiResource):
     method_buckets: dict[str, str] = Field(default_factory=lambda: dict(DEFAULT_METHOD_BUCKETS))
     method_costs: dict[str, int] = Field(default_factory=lambda: dict(DEFAULT_METHOD_COSTS))
 
+    api: ClassVar[str] = API
+
     def _ledger(self) -> QuotaLedger:
         unknown = set(self.method_buckets.values()) - set(self.quota_limits)
         if unknown:
@@ -552,11 +553,3 @@ class YouTubeResource(ApiResource):
                 run_id=run_id,
             )
         )
-
-    def quota_status(self) -> dict[str, BucketStatus]:
-        """Every YouTube bucket now, in one Redis round trip (no API call, no client needed)."""
-        return self._ledger().status()
-
-    def breaker_status(self) -> BreakerStatus:
-        """The YouTube breaker as every process sees it, in one Redis round trip."""
-        return self.breaker(API).status()
