@@ -57,6 +57,25 @@ class RowScope:
         return sql.SQL(" AND ").join(clauses), params
 
 
+@dataclass(frozen=True)
+class TableWrite:
+    """One table's part of an atomic write: the scope replaced and the rows replacing it.
+
+    Attributes:
+        table: Table name (from code, never from data).
+        columns: Columns of `rows`, in order.
+        rows: The new rows of the scope; streamed.
+        scope: The rows being replaced.
+        partition_months: For month-partitioned tables, the months the rows fall in.
+    """
+
+    table: str
+    columns: Sequence[str]
+    rows: Iterable[Sequence[Any]]
+    scope: RowScope
+    partition_months: tuple[date, ...] = ()
+
+
 def _python_value(value: Any) -> Any:
     """A DataFrame cell as psycopg adapts it: NaN/NaT become NULL, numpy scalars plain Python."""
     if value is None or value is pd.NaT:
@@ -185,17 +204,34 @@ class PostgresWarehouse(dg.ConfigurableResource):
         Returns:
             The number of rows written.
         """
-        where, params = scope.where()
+        write = TableWrite(table, columns, rows, scope, tuple(partition_months))
+        return self.replace_many([write])[0]
+
+    def replace_many(self, writes: Sequence["TableWrite"]) -> list[int]:
+        """Replace the scoped rows of several tables in ONE transaction (all or nothing).
+
+        For a materialization that writes more than one table (a snapshot and the collection
+        state that describes it), so no reader ever sees one without the other.
+
+        Returns:
+            The number of rows written to each table, in the order of `writes`.
+        """
+        written = []
         with self.connection() as conn, conn.transaction():
-            if self._is_partitioned(conn, table):
-                for month in sorted(set(partition_months)):
-                    conn.execute(
-                        "SELECT intel_ensure_month_partition(%s::regclass, %s)", (table, month)
-                    )
-            conn.execute(
-                sql.SQL("DELETE FROM {} WHERE {}").format(sql.Identifier(table), where), params
-            )
-            return _copy_rows(conn, table, columns, rows)
+            for write in writes:
+                where, params = write.scope.where()
+                if self._is_partitioned(conn, write.table):
+                    for month in sorted(set(write.partition_months)):
+                        conn.execute(
+                            "SELECT intel_ensure_month_partition(%s::regclass, %s)",
+                            (write.table, month),
+                        )
+                conn.execute(
+                    sql.SQL("DELETE FROM {} WHERE {}").format(sql.Identifier(write.table), where),
+                    params,
+                )
+                written.append(_copy_rows(conn, write.table, write.columns, write.rows))
+        return written
 
     def append_rows(self, table: str, columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> int:
         """Add `rows` to an append-only table (a log such as `intel_quota_log`) with one COPY.

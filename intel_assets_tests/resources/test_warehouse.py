@@ -133,3 +133,38 @@ def test_snapshot_months_get_their_partition(warehouse: PostgresWarehouse):
 def test_frame_rows_turns_missing_values_into_nulls():
     frame = pd.DataFrame({"a": [1, None], "b": [1.5, float("nan")], "c": ["x", None]})
     assert list(frame_rows(frame, ["c", "a", "b"])) == [("x", 1.0, 1.5), (None, None, None)]
+
+
+def test_replace_many_writes_every_table_or_none(warehouse: PostgresWarehouse):
+    from intel_assets.resources.warehouse import TableWrite
+
+    state_columns = ["game_key", "source", "unchanged_streak"]
+    game_scope = RowScope(equals={"game_key": "fortnite", "source": "youtube"})
+    warehouse.replace_many(
+        [
+            TableWrite("intel_hourly_metrics", COLUMNS, _hourly_rows(1.0), _hour_scope()),
+            TableWrite(
+                "intel_collection_state", state_columns, [("fortnite", "youtube", 1)], game_scope
+            ),
+        ]
+    )
+
+    with pytest.raises(Exception, match="duplicate key"):
+        warehouse.replace_many(
+            [
+                TableWrite("intel_hourly_metrics", COLUMNS, _hourly_rows(2.0), _hour_scope()),
+                TableWrite(
+                    "intel_collection_state",
+                    state_columns,
+                    [("fortnite", "youtube", 2), ("fortnite", "youtube", 3)],
+                    game_scope,
+                ),
+            ]
+        )
+
+    # The second write failed in its second table, so its first table kept the old rows too.
+    assert _read_hourly(warehouse) == [("fortnite", 3, 1.0), ("minecraft", 1, 2.0)]
+    with warehouse.connection() as conn:
+        assert conn.execute("SELECT unchanged_streak FROM intel_collection_state").fetchall() == [
+            (1,)
+        ]
