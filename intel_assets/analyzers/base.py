@@ -13,7 +13,7 @@ with only long-form videos it is exactly the seed's `group avg views / game avg 
 
 import dataclasses
 import math
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal, Protocol
@@ -244,6 +244,11 @@ def as_list(value: object) -> list[str]:
     return []
 
 
+def per_row(frame: pd.DataFrame, values: Sequence[object]) -> pd.Series:
+    """Values computed row by row (in the frame's order), as a Series aligned with the frame."""
+    return pd.Series(list(values), index=frame.index, dtype=object)
+
+
 def latest_videos(inputs: AnalyzerInputs) -> pd.DataFrame:
     """Each video's newest snapshot, with its views (float, NaN when unknown) in `views`."""
     latest = latest_per_video(inputs.videos)
@@ -331,6 +336,19 @@ def feature_split(views: pd.Series, performance: pd.Series, has: pd.Series) -> F
 
 
 @dataclass(frozen=True)
+class TermParams:
+    """How lists of terms (words, phrases, tags, domains, hashtags, topics) are cut.
+
+    Attributes:
+        min_term_videos: Videos a term must appear in to be listed (fewer is anecdote).
+        top_n: Most terms per list.
+    """
+
+    min_term_videos: int = 3
+    top_n: int = 25
+
+
+@dataclass(frozen=True)
 class LabelledStats:
     """How a labelled group of videos performs (a bucket, a term, a tag, a domain, ...).
 
@@ -389,14 +407,14 @@ def term_stats(terms: pd.Series, views: pd.Series, performance: pd.Series) -> pd
 
 
 def ranked(
-    table: pd.DataFrame, *, by: Literal["performance", "frequency"], min_videos: int, top_n: int
+    table: pd.DataFrame, *, by: Literal["performance", "frequency"], params: TermParams
 ) -> list[LabelledStats]:
-    """The first `top_n` rows of a `term_stats` table with at least `min_videos` videos.
+    """The first `top_n` rows of a `term_stats` table with at least `min_term_videos` videos.
 
     `performance` ranks by performance index, then video count; `frequency` by video count,
     then performance index; ties by label, so the order is deterministic.
     """
-    table = table[table["video_count"] >= min_videos]
+    table = table[table["video_count"] >= params.min_term_videos]
     keys = ["performance_index", "video_count"]
     if by == "frequency":
         keys.reverse()
@@ -411,5 +429,5 @@ def ranked(
             total_views=int(row["total_views"]),
             performance_index=finite_or_none(row["performance_index"]),
         )
-        for row in ordered.head(top_n).to_dict("records")
+        for row in ordered.head(params.top_n).to_dict("records")
     ]

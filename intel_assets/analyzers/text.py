@@ -66,15 +66,21 @@ def word_spans(text: str) -> list[tuple[int, int]]:
 
 
 def hashtags(text: str) -> list[str]:
-    """The hashtags in the text (folded, without '#', in order of appearance, repeats kept)."""
+    """The hashtags in the text (folded, without '#', in order of appearance, repeats kept).
+
+    A hashtag is '#' not preceded by a word character, followed by a run of word characters.
+    """
     folded = fold(text)
-    return [
-        folded[start:end]
-        for start, end in word_spans(folded)
-        if start > 0
-        and folded[start - 1] == "#"
-        and (start < 2 or not is_word_char(folded[start - 2]))
-    ]
+    found = []
+    position = folded.find("#")
+    while position != -1:
+        end = position + 1
+        while end < len(folded) and is_word_char(folded[end]):
+            end += 1
+        if end > position + 1 and (position == 0 or not is_word_char(folded[position - 1])):
+            found.append(folded[position + 1 : end])
+        position = folded.find("#", end)
+    return found
 
 
 def find_links(text: str) -> list[str]:

@@ -17,9 +17,6 @@ video's own format) of the videos whose title carries it; a term counts once per
 import unicodedata
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Any
-
-import pandas as pd
 
 from intel_assets.analyzers.base import (
     AnalyzerInputs,
@@ -27,10 +24,12 @@ from intel_assets.analyzers.base import (
     Intel,
     KeyFigures,
     LabelledStats,
+    TermParams,
     feature_split,
     finite_or_none,
     labelled_stats,
     latest_videos,
+    per_row,
     ranked,
     relative_performance,
     term_stats,
@@ -75,19 +74,6 @@ letters (e.g. Japanese) form the bucket `uncased`."""
 
 
 @dataclass(frozen=True)
-class TitleParams:
-    """Thresholds of title analysis.
-
-    Attributes:
-        min_term_videos: Videos a word or phrase must appear in to be ranked.
-        top_n: Most words or phrases per list.
-    """
-
-    min_term_videos: int = 3
-    top_n: int = 25
-
-
-@dataclass(frozen=True)
 class TitleIntel(Intel):
     """Which title words and styles go with views in a game.
 
@@ -114,7 +100,7 @@ class TitleIntel(Intel):
     top_words: list[LabelledStats]
     frequent_words: list[LabelledStats]
     top_phrases: list[LabelledStats]
-    params: TitleParams = field(default_factory=TitleParams)
+    params: TermParams = field(default_factory=TermParams)
 
     def key_figures(self) -> KeyFigures:
         """Sample, title length and the best word."""
@@ -193,20 +179,17 @@ def _is_pictographic(ch: str) -> bool:
     return ord(ch) >= 0x2190 and unicodedata.category(ch) == "So"
 
 
-def analyze(inputs: AnalyzerInputs, params: TitleParams | None = None) -> TitleIntel:
+def analyze(inputs: AnalyzerInputs, params: TermParams | None = None) -> TitleIntel:
     """Words, phrases and title styles of one game's videos against their views."""
-    params = params or TitleParams()
+    params = params or TermParams()
     latest = latest_videos(inputs)
     views = latest["views"]
     performance = relative_performance(views, latest["is_short"])
     titles = [str(t) for t in latest["title"].fillna("")]
     folded = [fold(t) for t in titles]
 
-    def per_video(values: list[Any]) -> pd.Series:
-        return pd.Series(values, index=latest.index, dtype=object)
-
-    lengths = per_video([len(t) for t in titles]).astype(float)
-    caps = per_video([_caps_share(t) for t in titles]).astype(float)
+    lengths = per_row(latest, [len(t) for t in titles]).astype(float)
+    caps = per_row(latest, [_caps_share(t) for t in titles]).astype(float)
     features = {
         "has_number": [any(unicodedata.category(c) == "Nd" for c in t) for t in folded],
         "has_emoji": [any(_is_pictographic(c) for c in t) for t in titles],
@@ -223,22 +206,21 @@ def analyze(inputs: AnalyzerInputs, params: TitleParams | None = None) -> TitleI
     ] + [labelled_stats("uncased", views, performance, caps.isna())]
 
     terms = [title_terms(t) for t in titles]
-    word_table = term_stats(per_video([w for w, _ in terms]), views, performance)
-    phrase_table = term_stats(per_video([p for _, p in terms]), views, performance)
-    ranking = {"min_videos": params.min_term_videos, "top_n": params.top_n}
+    word_table = term_stats(per_row(latest, [w for w, _ in terms]), views, performance)
+    phrase_table = term_stats(per_row(latest, [p for _, p in terms]), views, performance)
     return TitleIntel(
         sample_size=int(views.notna().sum()),
         videos_without_views=int(views.isna().sum()),
         avg_title_length=finite_or_none(lengths.mean()) if len(lengths) else None,
         avg_caps_share=finite_or_none(caps.mean()) if caps.notna().any() else None,
         features={
-            name: feature_split(views, performance, per_video(has))
+            name: feature_split(views, performance, per_row(latest, has))
             for name, has in features.items()
         },
         length_buckets=length_buckets,
         caps_buckets=caps_buckets,
-        top_words=ranked(word_table, by="performance", **ranking),
-        frequent_words=ranked(word_table, by="frequency", **ranking),
-        top_phrases=ranked(phrase_table, by="performance", **ranking),
+        top_words=ranked(word_table, by="performance", params=params),
+        frequent_words=ranked(word_table, by="frequency", params=params),
+        top_phrases=ranked(phrase_table, by="performance", params=params),
         params=params,
     )

@@ -3,10 +3,10 @@ import random
 import pytest
 
 from intel_assets.analyzers import title
-from intel_assets.analyzers.base import LabelledStats
+from intel_assets.analyzers.base import LabelledStats, TermParams
 from intel_assets_tests.analyzers.frames import inputs, video
 
-TWO = title.TitleParams(min_term_videos=2)
+TWO = TermParams(min_term_videos=2)
 
 
 def _four_titles() -> list[dict]:
