@@ -145,6 +145,23 @@ def _cmd_test(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_simulator(args: argparse.Namespace) -> int:
+    import logging
+
+    from intel_assets.simulator.server import Simulator, serve_until_signalled
+
+    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO)
+    simulator = Simulator.from_environment(
+        os.environ, seed=args.seed, videos_per_game_per_day=args.videos_per_game_per_day
+    )
+    running = simulator.start(args.host, args.port)
+    print(f"YOUTUBE_API_URL={running.youtube_url}")
+    print(f"TWITCH_API_URL={running.twitch_url}")
+    print(f"TWITCH_AUTH_URL={running.auth_url}", flush=True)
+    serve_until_signalled(running)
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The command-line grammar of `intel-assets`."""
     parser = argparse.ArgumentParser(
@@ -164,6 +181,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--host", default="127.0.0.1")
     p.add_argument("--port", type=int, default=3000)
     p.set_defaults(func=_cmd_dev)
+
+    p = sub.add_parser("simulator", help="serve the local YouTube + Twitch API simulator")
+    p.add_argument("--host", default="127.0.0.1")
+    p.add_argument("--port", type=int, default=8765)
+    p.add_argument("--seed", type=int, default=7)
+    p.add_argument("--videos-per-game-per-day", type=int, default=120)
+    p.add_argument("--verbose", action="store_true", help="log every request")
+    p.set_defaults(func=_cmd_simulator)
 
     p = sub.add_parser("test", help="run ruff, pyright and pytest (extra args go to pytest)")
     p.add_argument("pytest_args", nargs=argparse.REMAINDER)

@@ -21,9 +21,10 @@ import json
 import logging
 import math
 import secrets
+import signal
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -160,7 +161,8 @@ class _Handler(BaseHTTPRequestHandler):
         if method is None or verb != "GET":
             return _api_error(errors.youtube_not_found(path), headers)
         name, bucket, units = method
-        key = (query.get("key") or [None])[0]
+        # Google takes the key as `key=` or in the X-Goog-Api-Key header (our client's way).
+        key = (query.get("key") or [None])[0] or self.headers.get("X-Goog-Api-Key")
         if key is None or key == "":
             with state.lock:
                 state.youtube_counts[name][0] += 1
@@ -452,6 +454,23 @@ class Simulator(SimulatorControls):
         logger.info("simulator serving on %s (seed %d)", running.base_url, self.seed)
         return running
 
+    @classmethod
+    def from_environment(
+        cls, environ: Mapping[str, str], seed: int = 7, videos_per_game_per_day: int = 120
+    ) -> "Simulator":
+        """A simulator that accepts the credentials the clients read from the environment.
+
+        `YOUTUBE_API_KEY`, `TWITCH_CLIENT_ID` and `TWITCH_CLIENT_SECRET` when set (so a
+        configured development environment works against it unchanged), else the defaults.
+        """
+        return cls(
+            seed,
+            environ.get("YOUTUBE_API_KEY") or "simulator-key",
+            environ.get("TWITCH_CLIENT_ID") or "simulator-client",
+            environ.get("TWITCH_CLIENT_SECRET") or "simulator-secret",
+            videos_per_game_per_day=videos_per_game_per_day,
+        )
+
     @contextmanager
     def running(self, host: str = "127.0.0.1", port: int = 0) -> Iterator[RunningSimulator]:
         """Serve for the duration of a `with` block."""
@@ -460,3 +479,20 @@ class Simulator(SimulatorControls):
             yield running
         finally:
             running.stop()
+
+
+def serve_until_signalled(running: RunningSimulator) -> None:
+    """Block until Ctrl-C or SIGTERM, then stop the server."""
+    stop = threading.Event()
+
+    def request_stop(signum: int, _frame: object) -> None:
+        stop.set()
+
+    previous = {sig: signal.signal(sig, request_stop) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        while not stop.wait(0.5):
+            pass
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+        running.stop()

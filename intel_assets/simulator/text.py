@@ -3,7 +3,9 @@
 
 Every template names its game only through `{game}`; the rest of the text never contains a
 catalog phrase, so which catalog games a video mentions is decided by the generator alone (the
-world's `mentioned_games`) and a test checks it against the catalog's own matcher.
+world's `mentioned_games`) and a test checks it against the catalog's own matcher. In Japanese
+and Korean the name stands apart (`【Fortnite】`, `Fortnite 새 시즌`): glued to kana or hangul
+(`Fortniteの`) it is not a whole word to the catalog's matcher.
 """
 
 import random
@@ -86,9 +88,9 @@ TITLES: dict[str, tuple[str, ...]] = {
     ),
     "ja": (
         "【{game}】新シーズンがヤバすぎる！",
-        "{game}で100日間サバイバルしてみた",
+        "【{game}】100日間サバイバルしてみた",
         "【{game}】初心者向け完全ガイド",
-        "{game}の最強設定を紹介します",
+        "【{game}】最強設定を紹介します",
         "【{game}】神プレイ集",
     ),
     "ko": (
@@ -167,8 +169,8 @@ INTROS: dict[str, str] = {
     "pt": "No vídeo de hoje jogamos {game} e testamos algo novo.",
     "de": "Im heutigen Video spielen wir {game} und testen etwas Neues.",
     "fr": "Dans la vidéo du jour on joue à {game} et on teste un truc nouveau.",
-    "ja": "今日は{game}で新しいことに挑戦します。",
-    "ko": "오늘 영상에서는 {game}에서 새로운 걸 해봤습니다.",
+    "ja": "今日は【{game}】で新しいことに挑戦します。",
+    "ko": "오늘은 {game} 플레이 영상입니다.",
     "ru": "Сегодня играем в {game} и пробуем что-то новое.",
     "ar": "في فيديو اليوم نلعب {game} ونجرب شيئا جديدا.",
     "hi": "आज के वीडियो में हम {game} खेलते हैं और कुछ नया आज़माते हैं।",

@@ -662,13 +662,14 @@ class YouTubeWorld:
         elif video.mention == "description":
             description_name = text.description_name(game)
         title = self._make_title(video, rng, title_name)
-        if rng.random() < 0.12:
+        if rng.random() < 0.12 and video.mention != "tags":
             tags = []  # some uploaders set no tags at all
         else:
             tags.extend(rng.sample(text.GENERIC_TAGS, rng.randint(1, 5)))
             tags.append(text.LANGUAGE_TAG[lang])
             if video.is_short and rng.random() < 0.5:
                 tags.append("#shorts" if video.shorts_hashtag else "shorts")
+            tags = list(dict.fromkeys(tags))
         description = self._make_description(video, rng, description_name)
         localizations: dict[str, tuple[str, str]] = {}
         if video.localized and video.default_language is not None:
