@@ -1,0 +1,40 @@
+"""The aggregation domain: hourly and daily rollups, the daily performance tables, schedules.
+
+The hourly job runs at :05 for the hour before; the daily job at 00:15 UTC for the day before,
+by which time the last hour of the day has been rolled up.
+"""
+
+import dagster as dg
+
+from intel_assets.defs.aggregation.daily import daily_rollup
+from intel_assets.defs.aggregation.hourly import hourly_metrics
+from intel_assets.defs.aggregation.performance import duration_performance
+from intel_assets.partitions import daily_partitions, hourly_partitions
+
+DAILY_ASSETS = [daily_rollup, duration_performance]
+
+hourly_metrics_job = dg.define_asset_job(
+    "hourly_metrics_job", selection=[hourly_metrics], partitions_def=hourly_partitions
+)
+hourly_metrics_schedule = dg.build_schedule_from_partitioned_job(
+    hourly_metrics_job,
+    name="hourly_metrics_schedule",
+    minute_of_hour=5,
+    default_status=dg.DefaultScheduleStatus.RUNNING,
+)
+daily_rollup_job = dg.define_asset_job(
+    "daily_rollup_job", selection=DAILY_ASSETS, partitions_def=daily_partitions
+)
+daily_rollup_schedule = dg.build_schedule_from_partitioned_job(
+    daily_rollup_job,
+    name="daily_rollup_schedule",
+    hour_of_day=0,
+    minute_of_hour=15,
+    default_status=dg.DefaultScheduleStatus.RUNNING,
+)
+
+defs = dg.Definitions(
+    assets=[hourly_metrics, *DAILY_ASSETS],
+    jobs=[hourly_metrics_job, daily_rollup_job],
+    schedules=[hourly_metrics_schedule, daily_rollup_schedule],
+)

@@ -1,0 +1,121 @@
+"""The daily performance tables: one asset per table, each the analyzers run on one UTC day.
+
+`duration_performance[day]` (`intel_duration_performance`) is format analysis of each game's
+snapshots of that day. Each table is its own asset rather than one multi-asset because each
+comes from a different analyzer: one can be re-run or backfilled alone, and an analyzer that
+fails leaves the other tables' days untouched. Every write replaces the day's rows in one
+transaction.
+"""
+
+import time
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import dagster as dg
+import pandas as pd
+
+from intel_assets.analyzers import format as format_analysis
+from intel_assets.analyzers.base import AnalyzerInputs
+from intel_assets.defs.aggregation.common import COLLECTION_DEPS, markdown_preview
+from intel_assets.defs.aggregation.daily import read_day
+from intel_assets.partitions import daily_partitions
+from intel_assets.resources.warehouse import PostgresWarehouse, RowScope, frame_rows
+
+Row = dict[str, Any]
+
+DURATION_COLUMNS: tuple[str, ...] = (
+    "category_key", "date", "bucket_label", "bucket_min_seconds", "bucket_max_seconds",
+    "video_count", "avg_views", "avg_engagement", "total_views", "performance_index",
+)  # fmt: skip
+"""Every column of `intel_duration_performance`, in table order."""
+
+
+def duration_rows(inputs: AnalyzerInputs) -> list[Row]:
+    """The game's duration buckets that had videos that day (format analysis).
+
+    A bucket's index is undefined only when every video of the game had 0 views; it is then
+    stored as 1.0, the table's "as good as the game's average".
+    """
+    result = format_analysis.analyze(inputs)
+    return [
+        {
+            "category_key": inputs.game_key,
+            "bucket_label": b.bucket_label,
+            "bucket_min_seconds": b.bucket_min_seconds,
+            "bucket_max_seconds": b.bucket_max_seconds,
+            "video_count": b.video_count,
+            "avg_views": b.avg_views or 0.0,
+            "avg_engagement": b.avg_engagement or 0.0,
+            "total_views": b.total_views,
+            "performance_index": 1.0 if b.performance_index is None else b.performance_index,
+        }
+        for b in result.buckets
+        if b.video_count > 0
+    ]
+
+
+def daily_table_asset(
+    name: str,
+    table: str,
+    columns: Sequence[str],
+    rows_for_game: Callable[[AnalyzerInputs], list[Row]],
+    description: str,
+) -> dg.AssetsDefinition:
+    """A daily asset that fills `table` with `rows_for_game` of every game with snapshots.
+
+    Args:
+        name: The asset key.
+        table: The table written (the day's rows are replaced).
+        columns: The table's columns, in order; rows give all but `date`.
+        rows_for_game: The rows of one game's day, from its analyzer.
+        description: What the table means, for the UI.
+    """
+
+    @dg.asset(
+        name=name,
+        partitions_def=daily_partitions,
+        deps=list(COLLECTION_DEPS),
+        kinds={"postgres", "pandas"},
+        group_name="aggregation",
+        description=description,
+    )
+    def _daily_table(
+        context: dg.AssetExecutionContext, warehouse: PostgresWarehouse
+    ) -> dg.MaterializeResult:
+        day = context.partition_time_window.start.date()
+        started = time.monotonic()
+        snapshots = read_day(warehouse, day)
+        rows = pd.DataFrame(
+            [
+                {**row, "date": day}
+                for game in snapshots.games
+                for row in rows_for_game(snapshots.inputs(game))
+            ],
+            columns=list(columns),
+        )
+        computed = time.monotonic()
+        written = warehouse.replace_rows(
+            table, columns, frame_rows(rows, columns), scope=RowScope(equals={"date": day})
+        )
+        return dg.MaterializeResult(
+            metadata={
+                "rows_written": dg.MetadataValue.int(written),
+                "games": dg.MetadataValue.int(int(rows["category_key"].nunique())),
+                "video_snapshot_rows_read": dg.MetadataValue.int(len(snapshots.videos)),
+                "read_and_compute_seconds": dg.MetadataValue.float(round(computed - started, 3)),
+                "write_seconds": dg.MetadataValue.float(round(time.monotonic() - computed, 3)),
+                "preview": markdown_preview(rows),
+            }
+        )
+
+    return _daily_table
+
+
+duration_performance = daily_table_asset(
+    "duration_performance",
+    "intel_duration_performance",
+    DURATION_COLUMNS,
+    duration_rows,
+    "Per game and UTC day, views and engagement of each duration bucket and its performance "
+    "index against the game's average video (format analysis of the day's snapshots).",
+)

@@ -1,0 +1,37 @@
+"""The archive domain: the monthly Parquet archive and retention, with their schedules.
+
+The archive runs on the 1st at 01:00 UTC for the month before; retention daily at 02:30 UTC,
+pruning only what a verified archive holds.
+"""
+
+import dagster as dg
+
+from intel_assets.defs.archive.monthly import monthly_archive
+from intel_assets.defs.archive.retention import retention
+from intel_assets.partitions import monthly_partitions
+
+monthly_archive_job = dg.define_asset_job(
+    "monthly_archive_job", selection=[monthly_archive], partitions_def=monthly_partitions
+)
+monthly_archive_schedule = dg.build_schedule_from_partitioned_job(
+    monthly_archive_job,
+    name="monthly_archive_schedule",
+    day_of_month=1,
+    hour_of_day=1,
+    minute_of_hour=0,
+    default_status=dg.DefaultScheduleStatus.RUNNING,
+)
+retention_job = dg.define_asset_job("retention_job", selection=[retention])
+retention_schedule = dg.ScheduleDefinition(
+    name="retention_schedule",
+    job=retention_job,
+    cron_schedule="30 2 * * *",
+    execution_timezone="UTC",
+    default_status=dg.DefaultScheduleStatus.RUNNING,
+)
+
+defs = dg.Definitions(
+    assets=[monthly_archive, retention],
+    jobs=[monthly_archive_job, retention_job],
+    schedules=[monthly_archive_schedule, retention_schedule],
+)

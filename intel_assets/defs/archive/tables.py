@@ -1,0 +1,353 @@
+"""The archived tables: their declared Arrow schemas and how a month of each is read.
+
+Each table's Parquet schema is declared here, column for column (a test holds it equal to the
+Postgres table), so archives of different months share one schema and readers need no project
+code: timestamps are UTC microseconds, dates are dates, arrays are lists of strings and JSONB
+columns are JSON text.
+"""
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+
+import psycopg
+import pyarrow as pa
+from psycopg import sql
+
+STR = pa.string()
+I32 = pa.int32()
+I64 = pa.int64()
+F64 = pa.float64()
+BOOL = pa.bool_()
+TS = pa.timestamp("us", tz="UTC")
+DATE = pa.date32()
+STRS = pa.list_(pa.string())
+JSON = pa.string()
+
+
+def _schema(*columns: tuple[str, pa.DataType, bool]) -> pa.Schema:
+    return pa.schema([pa.field(name, kind, nullable=nullable) for name, kind, nullable in columns])
+
+
+@dataclass(frozen=True)
+class ArchivedTable:
+    """A warehouse table the monthly archive exports.
+
+    Attributes:
+        name: Table name, also the `table=` part of the object key.
+        time_column: The column a month is selected by (UTC).
+        key_columns: The primary key, the order rows are exported in.
+        schema: The declared Arrow schema of the Parquet files, in table column order.
+        json_columns: Columns stored as JSONB, exported as JSON text.
+        partitioned: Whether the table is range-partitioned by month (the snapshot tables).
+    """
+
+    name: str
+    time_column: str
+    key_columns: tuple[str, ...]
+    schema: pa.Schema
+    json_columns: frozenset[str] = field(default_factory=frozenset)
+    partitioned: bool = False
+
+    @property
+    def is_date(self) -> bool:
+        """Whether the time column is a date (else a UTC timestamp)."""
+        return self.schema.field(self.time_column).type == DATE
+
+    def bounds(self, month: date) -> tuple[date | datetime, date | datetime]:
+        """The half-open range `[start, end)` of the time column that is `month`."""
+        first = month.replace(day=1)
+        following = date(first.year + first.month // 12, first.month % 12 + 1, 1)
+        if self.is_date:
+            return first, following
+        return (
+            datetime(first.year, first.month, 1, tzinfo=UTC),
+            datetime(following.year, following.month, 1, tzinfo=UTC),
+        )
+
+    def object_key(self, month: date) -> str:
+        """The Hive-style key of the month's file below the archive root."""
+        return f"table={self.name}/month={month:%Y-%m}/part-0.parquet"
+
+    def select(self, where: sql.Composable) -> sql.Composed:
+        """SELECT of every declared column (JSONB as text), `where` applied, in key order."""
+        columns = [
+            sql.SQL("{c}::text AS {c}").format(c=sql.Identifier(f.name))
+            if f.name in self.json_columns
+            else sql.Identifier(f.name)
+            for f in self.schema
+        ]
+        return sql.SQL("SELECT {} FROM {} WHERE {} ORDER BY {}").format(
+            sql.SQL(", ").join(columns),
+            sql.Identifier(self.name),
+            where,
+            sql.SQL(", ").join(map(sql.Identifier, self.key_columns)),
+        )
+
+    def range_condition(self) -> sql.Composed:
+        """`time_column >= %s AND time_column < %s`."""
+        return sql.SQL("{c} >= %s AND {c} < %s").format(c=sql.Identifier(self.time_column))
+
+
+VIDEO_SNAPSHOTS = ArchivedTable(
+    name="video_snapshots",
+    time_column="collected_at",
+    key_columns=("game_key", "collected_at", "video_id"),
+    partitioned=True,
+    schema=_schema(
+        ("video_id", STR, False),
+        ("game_key", STR, False),
+        ("collected_at", TS, False),
+        ("collection_id", STR, False),
+        ("source", STR, False),
+        ("title", STR, False),
+        ("description", STR, False),
+        ("channel_id", STR, False),
+        ("channel_title", STR, True),
+        ("published_at", TS, False),
+        ("duration_seconds", I32, True),
+        ("is_short", BOOL, False),
+        ("view_count", I64, True),
+        ("like_count", I64, True),
+        ("comment_count", I64, True),
+        ("default_audio_language", STR, True),
+        ("default_language", STR, True),
+        ("live_state", STR, False),
+        ("is_premiere", BOOL, True),
+        ("scheduled_start", TS, True),
+        ("actual_start", TS, True),
+        ("actual_end", TS, True),
+        ("concurrent_viewers", I64, True),
+        ("tags", STRS, False),
+        ("topic_categories", STRS, False),
+        ("category_id", STR, True),
+        ("definition", STR, True),
+        ("caption", BOOL, True),
+        ("licensed_content", BOOL, True),
+        ("made_for_kids", BOOL, True),
+        ("has_paid_product_placement", BOOL, True),
+        ("localization_languages", STRS, False),
+    ),
+)
+
+STREAM_SNAPSHOTS = ArchivedTable(
+    name="stream_snapshots",
+    time_column="collected_at",
+    key_columns=("game_key", "collected_at", "stream_id"),
+    partitioned=True,
+    schema=_schema(
+        ("stream_id", STR, False),
+        ("user_id", STR, False),
+        ("user_login", STR, True),
+        ("user_name", STR, True),
+        ("game_key", STR, False),
+        ("twitch_game_id", STR, False),
+        ("collected_at", TS, False),
+        ("collection_id", STR, False),
+        ("viewer_count", I32, False),
+        ("language", STR, True),
+        ("started_at", TS, False),
+        ("title", STR, False),
+        ("tags", STRS, False),
+        ("is_mature", BOOL, True),
+    ),
+)
+
+CHANNEL_SNAPSHOTS = ArchivedTable(
+    name="channel_snapshots",
+    time_column="collected_at",
+    key_columns=("game_key", "collected_at", "channel_id"),
+    partitioned=True,
+    schema=_schema(
+        ("channel_id", STR, False),
+        ("game_key", STR, False),
+        ("collected_at", TS, False),
+        ("collection_id", STR, False),
+        ("title", STR, True),
+        ("published_at", TS, True),
+        ("country", STR, True),
+        ("subscriber_count", I64, True),
+        ("video_count", I64, True),
+        ("view_count", I64, True),
+    ),
+)
+
+HOURLY_METRICS = ArchivedTable(
+    name="intel_hourly_metrics",
+    time_column="hour_start",
+    key_columns=("category_key", "hour_start"),
+    json_columns=frozenset({"language_distribution"}),
+    schema=_schema(
+        ("category_key", STR, False),
+        ("hour_start", TS, False),
+        ("video_count", I32, False),
+        ("avg_views", F64, False),
+        ("avg_engagement", F64, False),
+        ("total_views", I64, False),
+        ("viral_count", I32, False),
+        ("rising_count", I32, False),
+        ("avg_velocity", F64, False),
+        ("max_velocity", F64, False),
+        ("shorts_count", I32, False),
+        ("shorts_avg_views", F64, False),
+        ("longform_count", I32, False),
+        ("longform_avg_views", F64, False),
+        ("avg_duration_seconds", F64, False),
+        ("optimal_duration_bucket", STR, True),
+        ("language_distribution", JSON, False),
+        ("dominant_language", STR, True),
+        ("snapshot_count", I32, False),
+        ("last_collected_at", TS, True),
+        ("twitch_stream_count", I32, False),
+        ("twitch_total_viewers", I64, False),
+        ("twitch_avg_viewers", F64, False),
+    ),
+)
+
+DAILY_METRICS = ArchivedTable(
+    name="intel_daily_metrics",
+    time_column="date",
+    key_columns=("category_key", "date"),
+    schema=_schema(
+        ("category_key", STR, False),
+        ("date", DATE, False),
+        ("total_videos_seen", I32, False),
+        ("peak_viral_count", I32, False),
+        ("avg_viral_count", F64, False),
+        ("views_trend", F64, False),
+        ("viral_trend", F64, False),
+        ("engagement_trend", F64, False),
+        ("best_hour_utc", I32, True),
+        ("worst_hour_utc", I32, True),
+        ("peak_views_hour_utc", I32, True),
+        ("shorts_performance_ratio", F64, False),
+        ("optimal_duration_range", STR, True),
+        ("dominant_language", STR, True),
+        ("language_diversity_score", F64, False),
+        ("avg_views", F64, False),
+        ("avg_engagement", F64, False),
+        ("total_views", I64, False),
+        ("hours_covered", I32, False),
+    ),
+)
+
+DURATION_PERFORMANCE = ArchivedTable(
+    name="intel_duration_performance",
+    time_column="date",
+    key_columns=("category_key", "date", "bucket_label"),
+    schema=_schema(
+        ("category_key", STR, False),
+        ("date", DATE, False),
+        ("bucket_label", STR, False),
+        ("bucket_min_seconds", I32, False),
+        ("bucket_max_seconds", I32, False),
+        ("video_count", I32, False),
+        ("avg_views", F64, False),
+        ("avg_engagement", F64, False),
+        ("total_views", I64, False),
+        ("performance_index", F64, False),
+    ),
+)
+
+REGIONAL_PERFORMANCE = ArchivedTable(
+    name="intel_regional_performance",
+    time_column="date",
+    key_columns=("category_key", "date", "language_code"),
+    schema=_schema(
+        ("category_key", STR, False),
+        ("date", DATE, False),
+        ("language_code", STR, False),
+        ("youtube_video_count", I32, False),
+        ("youtube_avg_views", F64, False),
+        ("youtube_total_views", I64, False),
+        ("twitch_stream_count", I32, False),
+        ("twitch_avg_viewers", F64, False),
+        ("twitch_total_viewers", I64, False),
+        ("competition_score", F64, False),
+        ("opportunity_score", F64, False),
+        ("market_share_percent", F64, False),
+    ),
+)
+
+PREMIERE_PERFORMANCE = ArchivedTable(
+    name="intel_premiere_performance",
+    time_column="date",
+    key_columns=("category_key", "date"),
+    json_columns=frozenset({"best_times", "worst_times"}),
+    schema=_schema(
+        ("category_key", STR, False),
+        ("date", DATE, False),
+        ("premiere_count", I32, False),
+        ("instant_count", I32, False),
+        ("premiere_avg_views", F64, False),
+        ("instant_avg_views", F64, False),
+        ("performance_ratio", F64, False),
+        ("best_times", JSON, False),
+        ("worst_times", JSON, False),
+        ("avg_delay_seconds", F64, False),
+        ("on_time_percent", F64, False),
+    ),
+)
+
+QUOTA_LOG = ArchivedTable(
+    name="intel_quota_log",
+    time_column="created_at",
+    key_columns=("id",),
+    json_columns=frozenset({"metadata"}),
+    schema=_schema(
+        ("id", I64, False),
+        ("platform", STR, False),
+        ("bucket", STR, False),
+        ("operation", STR, False),
+        ("units_used", I32, False),
+        ("units_remaining", I32, False),
+        ("quota_day", DATE, False),
+        ("category_key", STR, True),
+        ("run_id", STR, True),
+        ("metadata", JSON, False),
+        ("created_at", TS, False),
+    ),
+)
+
+ARCHIVED_TABLES: tuple[ArchivedTable, ...] = (
+    VIDEO_SNAPSHOTS,
+    STREAM_SNAPSHOTS,
+    CHANNEL_SNAPSHOTS,
+    HOURLY_METRICS,
+    DAILY_METRICS,
+    DURATION_PERFORMANCE,
+    REGIONAL_PERFORMANCE,
+    PREMIERE_PERFORMANCE,
+    QUOTA_LOG,
+)
+"""Every table the monthly archive writes, snapshots first."""
+
+TABLES_BY_NAME: dict[str, ArchivedTable] = {t.name: t for t in ARCHIVED_TABLES}
+
+
+def record_batches(
+    conn: psycopg.Connection,
+    table: ArchivedTable,
+    start: date | datetime,
+    end: date | datetime,
+    *,
+    batch_rows: int,
+) -> Iterator[pa.RecordBatch]:
+    """The table's rows in `[start, end)` of its time column, as Arrow batches in key order.
+
+    Reads through a server-side cursor `batch_rows` rows at a time, so memory stays bounded
+    however large the month is. Runs inside the caller's transaction (named cursors need one).
+    """
+    query = table.select(table.range_condition())
+    with conn.cursor(name=f"archive_{table.name}") as cursor:
+        cursor.itersize = batch_rows
+        cursor.execute(query, (start, end))
+        while rows := cursor.fetchmany(batch_rows):
+            columns = list(zip(*rows, strict=True))
+            yield pa.RecordBatch.from_arrays(
+                [
+                    pa.array(values, type=f.type)
+                    for values, f in zip(columns, table.schema, strict=True)
+                ],
+                schema=table.schema,
+            )
