@@ -225,6 +225,11 @@ def finite_or_none(value: float | None) -> float | None:
     return float(value)
 
 
+def mean_or_none(values: pd.Series) -> float | None:
+    """The mean of the known values; None when none is known."""
+    return finite_or_none(values.mean()) if values.notna().any() else None
+
+
 def ratio(numerator: float | None, denominator: float | None) -> float | None:
     """The quotient; None where either is missing or the denominator is 0."""
     if numerator is None or denominator is None or pd.isna(numerator) or pd.isna(denominator):
@@ -299,9 +304,9 @@ def group_stats(
     known = views.dropna()
     return GroupStats(
         video_count=len(views),
-        avg_views=finite_or_none(known.mean()) if len(known) else None,
+        avg_views=mean_or_none(known),
         total_views=int(known.sum()),
-        performance_index=finite_or_none(performance.mean()) if performance.notna().any() else None,
+        performance_index=mean_or_none(performance),
     )
 
 

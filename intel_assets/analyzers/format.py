@@ -22,10 +22,10 @@ from intel_assets.analyzers.base import (
     Intel,
     KeyFigures,
     feature_split,
-    finite_or_none,
     flags,
     group_stats,
     latest_videos,
+    mean_or_none,
     ratio,
     relative_performance,
 )
@@ -156,25 +156,21 @@ class FormatIntel(Intel):
         }
 
 
-def _mean(values: pd.Series) -> float | None:
-    return finite_or_none(values.mean()) if values.notna().any() else None
-
-
 def _format_stats(videos: pd.DataFrame) -> FormatStats:
     return FormatStats(
         video_count=len(videos),
-        avg_views=_mean(videos["views"]),
+        avg_views=mean_or_none(videos["views"]),
         total_views=int(videos["views"].sum()),
-        avg_engagement=_mean(videos["engagement"]),
+        avg_engagement=mean_or_none(videos["engagement"]),
     )
 
 
 def _buckets(timed: pd.DataFrame) -> list[DurationBucketStats]:
-    game_avg = _mean(timed["views"])
+    game_avg = mean_or_none(timed["views"])
     buckets = []
     for bucket in DURATION_BUCKETS:
         members = timed[timed["bucket"] == bucket.label]
-        avg_views = _mean(members["views"])
+        avg_views = mean_or_none(members["views"])
         buckets.append(
             DurationBucketStats(
                 bucket_label=bucket.label,
@@ -182,7 +178,7 @@ def _buckets(timed: pd.DataFrame) -> list[DurationBucketStats]:
                 bucket_max_seconds=bucket.max_seconds,
                 video_count=len(members),
                 avg_views=avg_views,
-                avg_engagement=_mean(members["engagement"]),
+                avg_engagement=mean_or_none(members["engagement"]),
                 total_views=int(members["views"].sum()),
                 performance_index=ratio(avg_views, game_avg),
             )
@@ -224,7 +220,7 @@ def analyze(inputs: AnalyzerInputs, params: FormatParams | None = None) -> Forma
         videos_without_views=len(finished) - len(viewed),
         videos_without_duration=len(viewed) - len(timed),
         broadcasts_excluded=int(unfinished.sum()),
-        avg_duration_seconds=_mean(finished["duration"]),
+        avg_duration_seconds=mean_or_none(finished["duration"]),
         buckets=buckets,
         optimal_duration_range=_optimal(buckets, params.min_bucket_videos),
         shorts=shorts,

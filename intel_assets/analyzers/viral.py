@@ -32,6 +32,7 @@ from intel_assets.analyzers.base import (
     finite_or_none,
     flags,
     latest_videos,
+    mean_or_none,
 )
 from intel_assets.analyzers.common import numeric
 
@@ -262,7 +263,7 @@ def analyze(inputs: AnalyzerInputs, params: ViralParams | None = None) -> ViralI
         sample_size=with_velocity,
         viral_video_count=int(viral.sum()),
         rising_video_count=int(rising.sum()),
-        avg_velocity=finite_or_none(measured["velocity"].mean()) if with_velocity else None,
+        avg_velocity=mean_or_none(measured["velocity"]),
         max_velocity=finite_or_none(measured["velocity"].max()) if with_velocity else None,
         videos_seen=seen,
         videos_with_velocity=with_velocity,
