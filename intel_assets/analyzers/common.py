@@ -78,10 +78,16 @@ def numeric(values: pd.Series) -> pd.Series:
 
 
 def latest_per_video(videos: pd.DataFrame) -> pd.DataFrame:
-    """Each video's newest snapshot: one row per (game_key, video_id), latest `collected_at`."""
+    """Each video's newest snapshot: one row per (game_key, video_id), latest `collected_at`.
+
+    Of two snapshots with the same `collected_at`, the one with more views wins, so the
+    result does not depend on row order.
+    """
     if videos.empty:
         return videos.copy()
-    ordered = videos.sort_values(["game_key", "video_id", "collected_at"], kind="stable")
+    ordered = videos.sort_values(
+        ["game_key", "video_id", "collected_at", "view_count"], kind="stable", na_position="first"
+    )
     return ordered.drop_duplicates(["game_key", "video_id"], keep="last").reset_index(drop=True)
 
 

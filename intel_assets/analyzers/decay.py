@@ -15,11 +15,11 @@ serving side applies the remaining decay from `as_of` to the time it serves
 """
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from intel_assets.analyzers.base import json_safe
+from intel_assets.analyzers.base import FLOAT_DECIMALS, json_safe
 
 STALE_CONFIDENCE_FACTOR = 0.5
 """Confidence multiplier of a result computed while the game's latest collection had failed."""
@@ -54,7 +54,8 @@ def confidence(
 class AnalysisResult:
     """One analyzer's result for one game, with what is needed to judge it.
 
-    The first eight fields are the columns of `intel_analysis_results`.
+    The first eight fields are the columns of `intel_analysis_results`; the other two are
+    derived (the half-life from the registry, the key figures from the result).
 
     Attributes:
         analyzer: Registry name, e.g. `viral`.
@@ -68,6 +69,7 @@ class AnalysisResult:
         result: The analyzer's `to_dict()`.
         half_life_seconds: The half-life the confidence decays with, kept so that
             `current_confidence` needs nothing else.
+        key_figures: The analyzer's `key_figures()` (for Dagster metadata), JSON-safe.
     """
 
     analyzer: str
@@ -79,6 +81,7 @@ class AnalysisResult:
     stale: bool
     result: dict[str, Any]
     half_life_seconds: float
+    key_figures: dict[str, Any] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         """The envelope as JSON (what the hot tier stores)."""
@@ -92,6 +95,7 @@ class AnalysisResult:
                 "confidence": self.confidence,
                 "stale": self.stale,
                 "half_life_seconds": self.half_life_seconds,
+                "key_figures": self.key_figures,
                 "result": self.result,
             }
         )
@@ -109,6 +113,7 @@ class AnalysisResult:
             stale=bool(data["stale"]),
             result=dict(data["result"]),
             half_life_seconds=float(data["half_life_seconds"]),
+            key_figures=dict(data.get("key_figures", {})),
         )
 
 
@@ -123,8 +128,13 @@ def analysis_result(
     half_life_seconds: float,
     stale: bool,
     result: dict[str, Any],
+    key_figures: dict[str, Any] | None = None,
 ) -> AnalysisResult:
-    """Wrap an analyzer's output in its envelope, computing the confidence at `as_of`."""
+    """Wrap an analyzer's output in its envelope, computing the confidence at `as_of`.
+
+    Confidence and data age are rounded as `to_dict()` rounds them, so the Postgres row, the
+    hot-tier JSON and this object carry the same numbers.
+    """
     trust = confidence(
         sample_size,
         min_sample=min_sample,
@@ -137,12 +147,13 @@ def analysis_result(
         analyzer=analyzer,
         game_key=game_key,
         as_of=as_of,
-        data_age_seconds=max(0.0, data_age_seconds),
+        data_age_seconds=round(max(0.0, data_age_seconds), FLOAT_DECIMALS),
         sample_size=sample_size,
-        confidence=trust,
+        confidence=round(trust, FLOAT_DECIMALS),
         stale=stale,
         result=result,
         half_life_seconds=half_life_seconds,
+        key_figures=key_figures or {},
     )
 
 

@@ -67,3 +67,11 @@ def test_latest_per_video_keeps_each_videos_newest_snapshot_per_game():
         ("fortnite", "b", 7),
         ("minecraft", "a", 100),
     ]
+
+
+def test_latest_per_video_breaks_a_collected_at_tie_by_views_not_row_order():
+    t = datetime(2026, 3, 1, 10, tzinfo=UTC)
+    rows = {"game_key": ["g", "g", "g"], "video_id": ["a", "a", "a"], "collected_at": [t] * 3}
+    for views in ([7, None, 5], [5, 7, None], [None, 5, 7]):
+        latest = latest_per_video(pd.DataFrame({**rows, "view_count": views}))
+        assert latest.view_count.tolist() == [7]

@@ -72,6 +72,6 @@ def test_the_envelope_round_trips_through_its_dict():
     assert data["as_of"] == "2026-03-02T12:00:00+00:00"
     assert set(data) == {
         "analyzer", "game_key", "as_of", "data_age_seconds", "sample_size", "confidence",
-        "stale", "half_life_seconds", "result",
+        "stale", "half_life_seconds", "key_figures", "result",
     }  # fmt: skip
     assert AnalysisResult.from_dict(data) == result
