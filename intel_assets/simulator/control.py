@@ -4,6 +4,7 @@
 |---|---|
 | `GET /_sim/counts` | `counts()` |
 | `POST /_sim/reset` `{"quota": false}` | `reset_counts()` (and `reset_quota()` when `quota`) |
+| `POST /_sim/reset` `{"all": true}` | `reset()`: a fresh simulator over the same world |
 | `GET /_sim/quota` | `{"units_by_bucket", "limits", "pacific_day"}` |
 | `POST /_sim/quota` `{"bucket", "limit"}` | `set_quota_limit(bucket, limit)` |
 | `GET /_sim/clock` | `{"now": ISO 8601, "frozen": bool}` |
@@ -74,7 +75,10 @@ def handle(
     if route == ("GET", "/_sim/counts"):
         return 200, controls.counts()
     if route == ("POST", "/_sim/reset"):
-        controls.reset_counts()
+        if payload.get("all"):
+            controls.reset()
+        else:
+            controls.reset_counts()
         if payload.get("quota"):
             controls.reset_quota()
         return 200, {"ok": True}
@@ -178,6 +182,10 @@ class RemoteSimulator:
     def reset_counts(self, quota: bool = False) -> None:
         """Zero the call counts (and the quota spent, with `quota=True`)."""
         self._send("POST", "/reset", {"quota": quota})
+
+    def reset(self) -> None:
+        """Back to a fresh simulator over the same world (counts, quota, faults, clock...)."""
+        self._send("POST", "/reset", {"all": True})
 
     def reset_quota(self) -> None:
         """Zero the counts and forget every unit spent."""

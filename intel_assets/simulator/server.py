@@ -369,8 +369,9 @@ class RunningSimulator(SimulatorControls):
         self.youtube_url = self.base_url + "/youtube/v3"
         self.twitch_url = self.base_url + "/helix"
         self.auth_url = self.base_url + "/oauth2"
+        # A short poll interval makes `stop()` quick (the default waits up to half a second).
         self._thread = threading.Thread(
-            target=server.serve_forever, name=f"simulator:{port}", daemon=True
+            target=server.serve_forever, args=(0.05,), name=f"simulator:{port}", daemon=True
         )
         self._thread.start()
 

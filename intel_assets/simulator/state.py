@@ -106,7 +106,8 @@ class SimulatorState:
         self.youtube_api_key = youtube_api_key
         self.twitch_client_id = twitch_client_id
         self.twitch_client_secret = twitch_client_secret
-        self.quota_limits = {**DEFAULT_QUOTA_LIMITS, **(quota_limits or {})}
+        self.initial_quota_limits = {**DEFAULT_QUOTA_LIMITS, **(quota_limits or {})}
+        self.quota_limits = dict(self.initial_quota_limits)
         self.spent: dict[tuple[date, str], int] = {}
         self.points_per_minute = twitch_points_per_minute
         self.bucket_points = float(twitch_points_per_minute)
@@ -122,9 +123,27 @@ class SimulatorState:
     def reset_counts(self) -> None:
         """Zero every call, unit and point count (quota spent today is kept)."""
         with self.lock:
-            self.youtube_counts = {name: [0, 0] for name, _, _ in YOUTUBE_METHODS.values()}
-            self.twitch_counts = {name: [0, 0] for name in TWITCH_ENDPOINTS}
-            self.auth_counts = {name: [0] for name in AUTH_ENDPOINTS}
+            self._zero_counts()
+
+    def _zero_counts(self) -> None:
+        self.youtube_counts = {name: [0, 0] for name, _, _ in YOUTUBE_METHODS.values()}
+        self.twitch_counts = {name: [0, 0] for name in TWITCH_ENDPOINTS}
+        self.auth_counts = {name: [0] for name in AUTH_ENDPOINTS}
+
+    def reset(self) -> None:
+        """Back to a fresh simulator over the same world.
+
+        Counts, quota spent and limits, faults, issued tokens, the Helix bucket and the clock.
+        """
+        with self.lock:
+            self._zero_counts()
+            self.spent.clear()
+            self.quota_limits = dict(self.initial_quota_limits)
+            self.faults.clear()
+            self.tokens.clear()
+            self.bucket_points = float(self.points_per_minute)
+            self.bucket_time = None
+        self.clock.follow_wall_clock()
 
     # ----- YouTube quota ---------------------------------------------------------------------
 
@@ -260,6 +279,14 @@ class SimulatorControls:
     def reset_counts(self) -> None:
         """Zero the call counts (quota spent today is kept: see `reset_quota`)."""
         self._state.reset_counts()
+
+    def reset(self) -> None:
+        """Back to a fresh simulator over the same (already generated) world.
+
+        Counts, quota spent and limits, faults, issued tokens, the Helix bucket and the clock
+        all return to their initial state; cheaper than building a new world.
+        """
+        self._state.reset()
 
     def reset_quota(self) -> None:
         """Forget every unit spent, as if no day had used any quota."""

@@ -273,11 +273,14 @@ class TwitchWorld:
         return sum(s.viewers_at(at) for s in self.live_sessions(category, at))
 
     def ended_sessions(self, category: int, at: float, within: timedelta) -> list[Session]:
-        """Archived sessions of a category that ended in the `within` before `at`."""
-        first = int((at - within.total_seconds()) // DAY) - 1
+        """Archived sessions of a category that started in the `within` before `at` and ended.
+
+        Helix filters videos by when they were published: the start of the broadcast.
+        """
+        start = at - within.total_seconds()
         return [
             s
-            for day in range(first, int(at // DAY) + 1)
+            for day in range(int(start // DAY), int(at // DAY) + 1)
             for s in self.day_sessions(category, day)
-            if s.archived and at - within.total_seconds() <= s.end <= at
+            if s.archived and start <= s.start and s.end <= at
         ]

@@ -97,26 +97,28 @@ OTHER_PROFILE = GameProfile(
 )
 
 REGION_LANGUAGES: dict[str, dict[str, float]] = {
-    "US": {"en": 1.0, "es": 0.3},
+    "US": {"en": 1.0, "es": 0.15},
     "GB": {"en": 1.0},
-    "CA": {"en": 1.0, "fr": 0.4},
+    "CA": {"en": 1.0, "fr": 0.3},
     "AU": {"en": 1.0},
-    "IN": {"hi": 1.0, "en": 0.7},
-    "DE": {"de": 1.0, "en": 0.3},
-    "FR": {"fr": 1.0, "en": 0.2},
-    "ES": {"es": 1.0, "en": 0.2},
-    "MX": {"es": 1.0, "en": 0.2},
-    "AR": {"es": 1.0, "en": 0.15},
-    "BR": {"pt": 1.0, "en": 0.15},
-    "PT": {"pt": 1.0, "en": 0.2},
-    "JP": {"ja": 1.0, "en": 0.08},
-    "KR": {"ko": 1.0, "en": 0.08},
-    "RU": {"ru": 1.0, "en": 0.1},
-    "SA": {"ar": 1.0, "en": 0.2},
-    "EG": {"ar": 1.0, "en": 0.15},
-    "ID": {"id": 1.0, "en": 0.3},
+    "IN": {"hi": 1.0, "en": 0.3},
+    "DE": {"de": 1.0, "en": 0.04},
+    "FR": {"fr": 1.0, "en": 0.03},
+    "ES": {"es": 1.0, "en": 0.03},
+    "MX": {"es": 1.0, "en": 0.04},
+    "AR": {"es": 1.0, "en": 0.03},
+    "BR": {"pt": 1.0, "en": 0.03},
+    "PT": {"pt": 1.0, "en": 0.04},
+    "JP": {"ja": 1.0, "en": 0.01},
+    "KR": {"ko": 1.0, "en": 0.01},
+    "RU": {"ru": 1.0, "en": 0.02},
+    "SA": {"ar": 1.0, "en": 0.04},
+    "EG": {"ar": 1.0, "en": 0.03},
+    "ID": {"id": 1.0, "en": 0.05},
 }
-"""How much each region's gaming chart favours each language (others weigh 0.02)."""
+"""Share of a video's views that come from each region, by the video's language (others weigh
+0.002): a region's chart ranks videos by the views they gain there, so local videos lead and
+only global hits from other languages make it."""
 
 _REGION_COUNTRY = {
     "en": ("US", "US", "GB", "CA", "AU"), "es": ("ES", "MX", "AR"), "pt": ("BR", "BR", "PT"),
@@ -752,7 +754,7 @@ class YouTubeWorld:
         for video in self.videos_between(start, at + 1):
             if video.state_at(at) == "upcoming":
                 continue
-            score = self.velocity(video, at) * preference.get(video.language, 0.02)
+            score = self.velocity(video, at) * preference.get(video.language, 0.002)
             if score > 0:
                 scored.append((score, video.video_id, video))
         scored.sort(key=lambda item: (-item[0], item[1]))

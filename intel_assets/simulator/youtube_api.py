@@ -220,7 +220,6 @@ class YouTubeApi:
                     "definition": "hd" if video.hd else "sd",
                     "caption": "true" if video.caption else "false",
                     "licensedContent": video.licensed,
-                    "contentRating": {},
                     "projection": "rectangular",
                 }
             elif part == "statistics":
