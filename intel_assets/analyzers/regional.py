@@ -1,7 +1,8 @@
 """Regional analysis: which languages a game's videos are in, against Twitch demand per language.
 
 A video's language is its `default_audio_language`, else its `default_language`, else the
-language detected in its title and description; codes are reduced to their ISO 639-1 base
+language detected in its title and description (their first `DETECTION_TEXT_LIMIT`
+characters); codes are reduced to their ISO 639-1 base
 ("en-US" is "en", "zh-Hans" is "zh", the old "iw" is "he"), and "zxx"/"und"/"mul" mean none.
 Detection uses py3langid (a naive Bayes model: offline, deterministic) restricted to
 `DETECTABLE_LANGUAGES`, on the folded text without links, hashtags and mentions; a text with
@@ -28,6 +29,7 @@ concurrent audience; a collection without the language counts 0), rounded. For o
 they are the plain count, mean and sum.
 """
 
+import itertools
 import math
 import unicodedata
 from dataclasses import dataclass
@@ -63,6 +65,10 @@ scored 0.55-0.6, so a threshold cannot catch those."""
 MIN_DETECTION_LETTERS = 3
 """Texts with fewer letters ("GG", "1v1") have no language to detect."""
 
+DETECTION_TEXT_LIMIT = 1000
+"""Characters of title + description read for detection: the language shows in the first
+sentences, and the model's cost grows with the text."""
+
 LANGUAGE_ALIASES: dict[str, str | None] = {
     "iw": "he", "in": "id", "ji": "yi", "jw": "jv", "mo": "ro", "fil": "tl", "yue": "zh",
     "cmn": "zh", "zxx": None, "und": None, "mul": None, "mis": None, "other": None,
@@ -92,11 +98,13 @@ def normalize_language_code(code: object) -> str | None:
 
 def detect_language(text: str) -> str | None:
     """The language the text is written in, or None when it cannot be told."""
+    text = text[:DETECTION_TEXT_LIMIT]
     for link in find_links(text):
         text = text.replace(link, " ")
     words = [w for w in fold(text).split() if not w.startswith(("#", "@"))]
     cleaned = " ".join(words)
-    if sum(unicodedata.category(ch).startswith("L") for ch in cleaned) < MIN_DETECTION_LETTERS:
+    letters = (ch for ch in cleaned if unicodedata.category(ch)[0] == "L")
+    if sum(1 for _ in itertools.islice(letters, MIN_DETECTION_LETTERS)) < MIN_DETECTION_LETTERS:
         return None
     language, probability = _identifier().classify(cleaned)
     return str(language) if probability >= MIN_DETECTION_PROBABILITY else None
