@@ -13,6 +13,7 @@ from datetime import date, datetime
 from typing import Any
 
 import dagster as dg
+import numpy as np
 import pandas as pd
 import psycopg
 from psycopg import sql
@@ -77,22 +78,26 @@ class TableWrite:
 
 
 def _python_value(value: Any) -> Any:
-    """A DataFrame cell as psycopg adapts it: NaN/NaT become NULL, numpy scalars plain Python."""
-    if value is None or value is pd.NaT:
+    """A DataFrame cell as psycopg adapts it: missing values become NULL, numpy values Python.
+
+    Whole floats become ints: pandas stores an integer column with missing values as float, and
+    Postgres refuses "136286.0" for a bigint while every numeric type accepts "136286".
+    """
+    if value is None or value is pd.NaT or value is pd.NA:
         return None
-    if isinstance(value, float) and math.isnan(value):
-        return None
-    item = getattr(value, "item", None)
-    if item is not None and not isinstance(value, list | tuple | dict | str | bytes):
-        try:
-            converted = item()
-        except (TypeError, ValueError):
-            return value
-        if isinstance(converted, float) and math.isnan(converted):
-            return None
-        return converted
     if isinstance(value, pd.Timestamp):
         return value.to_pydatetime()
+    if isinstance(value, np.datetime64):
+        return pd.Timestamp(value).to_pydatetime()
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, float):
+        if math.isnan(value):
+            return None
+        if value.is_integer():
+            return int(value)
     return value
 
 

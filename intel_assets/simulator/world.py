@@ -489,7 +489,7 @@ class YouTubeWorld:
         channel = self.channels[members[_weighted(rng, cum, total)]]
         # Uploads cluster in the afternoon and evening UTC (Americas and Europe both awake).
         hour = (rng.triangular(8, 30, 19)) % 24
-        published = day * DAY + hour * HOUR + rng.random() * 59
+        published = day * DAY + int(hour * HOUR)  # hour < 24: always on its own day
 
         is_short = rng.random() < cfg.short_share
         shorts_hashtag = False

@@ -154,6 +154,17 @@ def test_growth_is_fast_early_then_saturates(sim):
     assert first_day > 4 * sixth_day > 0
 
 
+def test_every_upload_is_published_on_its_own_utc_day(sim):
+    day = int(NOW.timestamp() // 86_400)
+    start = NOW.replace(hour=0)
+
+    for pool in range(sim.world.youtube.other_pool + 1):
+        for video in sim.world.youtube.day_videos(pool, day):
+            assert day * 86_400 <= video.published_at < (day + 1) * 86_400
+    # So a window from midnight to midnight holds every upload of the day: 9 pools x 40.
+    assert len(sim.world.videos_published(start, start + timedelta(days=1))) == 9 * 40
+
+
 def test_unknown_and_malformed_ids_are_not_videos(sim):
     assert sim.world.video("xxxxxxxxxxx") is None
     assert sim.world.video("short") is None

@@ -1,0 +1,17 @@
+"""The collection domain: snapshot assets, their jobs and the sensors that schedule them."""
+
+import dagster as dg
+
+from intel_assets.defs.collection.assets import (
+    twitch_collection_job,
+    twitch_streams,
+    youtube_collection_job,
+    youtube_videos,
+)
+from intel_assets.defs.collection.sensors import collection_sensor, game_discovery_sensor
+
+defs = dg.Definitions(
+    assets=[youtube_videos, twitch_streams],
+    jobs=[youtube_collection_job, twitch_collection_job],
+    sensors=[collection_sensor, game_discovery_sensor],
+)

@@ -1,0 +1,261 @@
+"""The quota-aware `collection_sensor` and the optional `game_discovery_sensor`.
+
+Every minute the collection sensor:
+1. adds catalog games that are not yet partitions of `games`;
+2. reads every game's collection state (one query), the YouTube buckets and breakers (Redis);
+3. plans the YouTube collections that are due and affordable (`planning.plan_youtube`) and the
+   Twitch collections of the current 30-minute slot;
+4. returns RunRequests with deterministic run keys (game and slot), a JSON cursor, and
+   SkipReasons that say why nothing ran (quota, breaker, nothing due).
+"""
+
+import json
+import re
+from datetime import UTC, datetime
+from typing import Any
+
+import dagster as dg
+
+from intel_assets.catalog import Catalog, normalize_text
+from intel_assets.defs.collection.assets import (
+    COLLECTION_ID_TAG,
+    CollectionPolicy,
+    twitch_collection_job,
+    youtube_collection_job,
+)
+from intel_assets.defs.collection.planning import (
+    Budget,
+    CostModel,
+    GameSchedule,
+    Plan,
+    plan_youtube,
+)
+from intel_assets.defs.collection.store import (
+    CollectionState,
+    effective_catalog,
+    load_states,
+    search_calls_today,
+    window_start,
+)
+from intel_assets.partitions import games_partitions
+from intel_assets.resources.hot_tier import RedisHotTier
+from intel_assets.resources.quota import pacific_day
+from intel_assets.resources.twitch import TwitchResource
+from intel_assets.resources.warehouse import PostgresWarehouse
+from intel_assets.resources.youtube import YouTubeResource
+
+GAMING_CATEGORY = "20"
+GAMES = "games"
+
+
+def game_schedules(
+    catalog: Catalog, states: dict[str, CollectionState], searches: dict[str, int]
+) -> list[GameSchedule]:
+    """The planner's view of every catalog game."""
+    schedules = []
+    for key in catalog.keys:
+        game = catalog.games[key]
+        state = states.get(key)
+        schedules.append(
+            GameSchedule(
+                key=key,
+                priority=game.priority,
+                refresh_hours=game.refresh_hours,
+                last_collected_at=state.last_collected_at if state else None,
+                unchanged_streak=state.unchanged_streak if state else 0,
+                last_failure_at=state.last_failure_at if state and state.stale else None,
+                failures_in_row=state.failures_in_row if state else 0,
+                expected_rows=state.last_row_count if state else game.video_budget,
+                search_calls_today=searches.get(key, 0),
+            )
+        )
+    return schedules
+
+
+def charts_cached(hot_tier: RedisHotTier, regions: list[str], now: datetime, minutes: int) -> bool:
+    """Whether every region's chart of the current window is already in Redis."""
+    window = window_start(now, minutes).isoformat()
+    keys = [f"youtube:chart:{r}:{GAMING_CATEGORY}:{window}" for r in regions]
+    return bool(keys) and int(hot_tier.client().exists(*keys)) == len(keys)
+
+
+def twitch_requests(
+    catalog: Catalog, states: dict[str, CollectionState], now: datetime, minutes: int
+) -> tuple[list[tuple[str, str]], dict[str, str]]:
+    """The Twitch collections of the current slot: (game, slot) and why others are skipped."""
+    slot = window_start(now, minutes)
+    wanted: list[tuple[str, str]] = []
+    skipped: dict[str, str] = {}
+    for key in catalog.keys:
+        game = catalog.games[key]
+        if not game.twitch_game_id:
+            skipped[key] = "no Twitch game id"
+            continue
+        state = states.get(key)
+        if state and state.last_collected_at and state.last_collected_at >= slot:
+            skipped[key] = f"collected in the slot of {slot.isoformat()}"
+            continue
+        wanted.append((key, slot.isoformat()))
+    return wanted, skipped
+
+
+def _youtube_run_requests(plan: Plan) -> list[dg.RunRequest]:
+    return [
+        dg.RunRequest(
+            run_key=request.run_key,
+            job_name=youtube_collection_job.name,
+            partition_key=request.game_key,
+            run_config={
+                "ops": {"youtube_videos": {"config": {"search_calls": request.search_calls}}}
+            },
+            tags={
+                COLLECTION_ID_TAG: f"{request.game_key}:{request.slot}",
+                "intel/search_calls": str(request.search_calls),
+            },
+        )
+        for request in plan.requests
+    ]
+
+
+@dg.sensor(
+    jobs=[youtube_collection_job, twitch_collection_job],
+    minimum_interval_seconds=60,
+    default_status=dg.DefaultSensorStatus.RUNNING,
+    description="Requests the collections that are due and that every quota bucket can afford.",
+)
+def collection_sensor(
+    context: dg.SensorEvaluationContext,
+    youtube: YouTubeResource,
+    twitch: TwitchResource,
+    warehouse: PostgresWarehouse,
+    hot_tier: RedisHotTier,
+    collection_policy: CollectionPolicy,
+) -> dg.SensorResult:
+    """Decide which game partitions to collect now (rules in `planning`)."""
+    now = datetime.now(UTC)
+    catalog = effective_catalog(warehouse)
+    existing = set(context.instance.get_dynamic_partitions(GAMES))
+    missing = [key for key in catalog.keys if key not in existing]
+    partition_requests = [games_partitions.build_add_request(missing)] if missing else []
+
+    youtube_states = load_states(warehouse, "youtube")
+    searches = search_calls_today(warehouse, pacific_day(now))
+    schedules = game_schedules(catalog, youtube_states, searches)
+    buckets = youtube.quota_status()
+    budgets = {
+        name: Budget(name=name, limit=b.limit, used=b.used, closed=b.closed)
+        for name, b in buckets.items()
+    }
+    breaker = youtube.breaker_status()
+    plan = plan_youtube(
+        schedules,
+        budgets,
+        CostModel(regions=len(collection_policy.regions)),
+        now,
+        target_share=collection_policy.target_share,
+        burst_hours=collection_policy.burst_hours,
+        breaker_open_until=breaker.open_until if breaker.state == "open" else None,
+        charts_cached=charts_cached(
+            hot_tier, collection_policy.regions, now, collection_policy.window_minutes
+        ),
+    )
+    run_requests = _youtube_run_requests(plan)
+
+    twitch_breaker = twitch.breaker_status()
+    twitch_skipped: dict[str, str] = {}
+    if twitch_breaker.state == "open":
+        reason = f"twitch breaker open until {twitch_breaker.open_until}"
+        twitch_skipped = {key: reason for key in catalog.keys}
+    else:
+        wanted, twitch_skipped = twitch_requests(
+            catalog,
+            load_states(warehouse, "twitch"),
+            now,
+            collection_policy.twitch_interval_minutes,
+        )
+        run_requests += [
+            dg.RunRequest(
+                run_key=f"twitch_streams:{key}:{slot}",
+                job_name=twitch_collection_job.name,
+                partition_key=key,
+                tags={COLLECTION_ID_TAG: f"{key}:{slot}"},
+            )
+            for key, slot in wanted
+        ]
+
+    cursor = {
+        "evaluated_at": now.isoformat(),
+        "youtube": {r.game_key: r.slot for r in plan.requests},
+        "twitch": {
+            r.partition_key: r.tags[COLLECTION_ID_TAG]
+            for r in run_requests
+            if r.job_name == twitch_collection_job.name
+        },
+        "quota_used": {name: b.used for name, b in buckets.items()},
+    }
+    previous = json.loads(context.cursor) if context.cursor else {}
+    cursor["ticks"] = int(previous.get("ticks", 0)) + 1
+    if run_requests:
+        return dg.SensorResult(
+            run_requests=run_requests,
+            dynamic_partitions_requests=partition_requests,
+            cursor=json.dumps(cursor, sort_keys=True),
+        )
+    reasons = sorted(set(plan.skipped.values()) | {f"twitch: {r}" for r in twitch_skipped.values()})
+    summary = "; ".join(reasons[:5]) + (f" (+{len(reasons) - 5} more)" if len(reasons) > 5 else "")
+    return dg.SensorResult(
+        skip_reason=dg.SkipReason(f"nothing to collect: {summary or 'no games'}"),
+        dynamic_partitions_requests=partition_requests,
+        cursor=json.dumps(cursor, sort_keys=True),
+    )
+
+
+@dg.sensor(
+    minimum_interval_seconds=6 * 3600,
+    default_status=dg.DefaultSensorStatus.STOPPED,
+    description="Adds Twitch's top games that the catalog lacks as new game partitions.",
+)
+def game_discovery_sensor(
+    context: dg.SensorEvaluationContext,
+    twitch: TwitchResource,
+    warehouse: PostgresWarehouse,
+) -> dg.SensorResult | dg.SkipReason:
+    """Discover games from Twitch's top games (off by default: each new game costs quota)."""
+    top = twitch.client().top_games(first=20)
+    catalog = effective_catalog(warehouse)
+    known_ids = set(catalog.by_twitch_id())
+    now = datetime.now(UTC)
+    new: list[dict[str, Any]] = []
+    for rank, game in enumerate(top, start=1):
+        if game.game_id in known_ids:
+            continue
+        key = _game_key(game.name, set(catalog.games))
+        if key is None:
+            context.log.warning(f"skipped Twitch game {game.name!r}: no usable key")
+            continue
+        new.append({"key": key, "name": game.name, "id": game.game_id, "rank": rank})
+    if not new:
+        return dg.SkipReason(f"all of Twitch's top {len(top)} games are tracked")
+    with warehouse.connection() as conn, conn.cursor() as cur:
+        cur.executemany(
+            b"INSERT INTO intel_discovered_games "
+            b"(game_key, display_name, twitch_game_id, twitch_rank, discovered_at) "
+            b"VALUES (%s, %s, %s, %s, %s) ON CONFLICT DO NOTHING",
+            [(g["key"], g["name"], g["id"], g["rank"], now) for g in new],
+        )
+    return dg.SensorResult(
+        dynamic_partitions_requests=[games_partitions.build_add_request([g["key"] for g in new])]
+    )
+
+
+def _game_key(name: str, taken: set[str]) -> str | None:
+    """A partition key for a game name: lower snake case, unique."""
+    base = re.sub(r"[^a-z0-9]+", "_", normalize_text(name)).strip("_")[:60]
+    if not base or not base[0].isalpha():
+        base = f"game_{base}" if base else ""
+    if not base:
+        return None
+    key, n = base, 2
+    while key in taken:
+        key, n = f"{base}_{n}", n + 1
+    return key

@@ -1,0 +1,218 @@
+"""Where collection state lives: catalog, per-game state, and the caches games share.
+
+The catalog includes games discovered from Twitch; the short-lived Redis caches let games share
+what one collection window already paid for.
+
+Redis keys (all with a TTL):
+- `youtube:chart:{region}:{category}:{window}`: one chart, fetched once per window for every game.
+- `youtube:video:{video_id}`: a video's full record (details), shared across games for a window.
+- `youtube:stats:{window}:{video_id}`: a video's statistics fetched in this window.
+- `youtube:channel:{channel_id}`: a channel's record, shared for a day.
+- `youtube:games:{game}` / `twitch:games:{game}`: the hot tier's latest snapshot of a game.
+"""
+
+import hashlib
+import json
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from typing import Any, TypeVar
+
+import redis
+from pydantic import BaseModel
+
+from intel_assets.catalog import Catalog, GameConfig, load_catalog
+from intel_assets.resources.warehouse import PostgresWarehouse
+
+M = TypeVar("M", bound=BaseModel)
+
+HOT_TIER_TTL_SECONDS = 5 * 3600
+CHANNEL_TTL_SECONDS = 24 * 3600
+
+
+def window_start(at: datetime, minutes: int) -> datetime:
+    """The start of the collection window `at` falls in (windows are aligned to UTC midnight)."""
+    day = at.astimezone(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+    elapsed = int((at - day).total_seconds() // (minutes * 60))
+    return day + timedelta(minutes=minutes * elapsed)
+
+
+def content_hash(pairs: Iterable[tuple[str, int | None]]) -> str:
+    """The seed's change detector: a hash over a snapshot's (id, count) pairs, order-free."""
+    text = "|".join(f"{key}:{count if count is not None else ''}" for key, count in sorted(pairs))
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def discovered_game_config(game_key: str, name: str, twitch_game_id: str) -> GameConfig:
+    """Catalog entry of a game discovered from Twitch: its name is its only match phrase."""
+    return GameConfig(
+        key=game_key,
+        display_name=name,
+        priority=3,
+        refresh_hours=4.0,
+        video_budget=30,
+        phrases=(name,),
+        description_phrases=(name,),
+        search_query=name,
+        twitch_game_id=twitch_game_id,
+        twitch_name=name,
+    )
+
+
+def effective_catalog(warehouse: PostgresWarehouse, base: Catalog | None = None) -> Catalog:
+    """The catalog file's games plus the games discovered from Twitch (the file wins a clash)."""
+    catalog = base or load_catalog()
+    rows = warehouse.fetch_dicts(
+        b"SELECT game_key, display_name, twitch_game_id FROM intel_discovered_games"
+    )
+    games = dict(catalog.games)
+    for row in rows:
+        key = row["game_key"]
+        if key not in games:
+            games[key] = discovered_game_config(key, row["display_name"], row["twitch_game_id"])
+    return Catalog(games=games)
+
+
+@dataclass(frozen=True)
+class CollectionState:
+    """A game's last collection from one source, as `intel_collection_state` holds it."""
+
+    game_key: str
+    source: str
+    last_collected_at: datetime | None
+    last_collection_id: str | None
+    last_content_hash: str | None
+    unchanged_streak: int
+    last_row_count: int
+    last_failure_at: datetime | None
+    last_error: str | None
+    failures_in_row: int
+
+    @property
+    def stale(self) -> bool:
+        """Whether the newest attempt failed, so the last good snapshot is older than it."""
+        return self.last_failure_at is not None and (
+            self.last_collected_at is None or self.last_failure_at > self.last_collected_at
+        )
+
+
+STATE_COLUMNS: tuple[str, ...] = (
+    "game_key", "source", "last_collected_at", "last_collection_id", "last_content_hash",
+    "unchanged_streak", "last_row_count", "last_failure_at", "last_error", "failures_in_row",
+)  # fmt: skip
+
+
+def load_states(warehouse: PostgresWarehouse, source: str) -> dict[str, CollectionState]:
+    """Every game's state for one source ("youtube" or "twitch"), in one query."""
+    rows = warehouse.fetch_dicts(
+        b"SELECT game_key, source, last_collected_at, last_collection_id, last_content_hash, "
+        b"unchanged_streak, last_row_count, last_failure_at, last_error, failures_in_row "
+        b"FROM intel_collection_state WHERE source = %s",
+        (source,),
+    )
+    return {row["game_key"]: CollectionState(**row) for row in rows}
+
+
+def record_failure(
+    warehouse: PostgresWarehouse, game_key: str, source: str, at: datetime, error: str
+) -> None:
+    """Note a failed collection; the last good snapshot stays and now counts as stale."""
+    with warehouse.connection() as conn:
+        conn.execute(
+            b"INSERT INTO intel_collection_state "
+            b"(game_key, source, last_failure_at, last_error, failures_in_row) "
+            b"VALUES (%s, %s, %s, %s, 1) "
+            b"ON CONFLICT (game_key, source) DO UPDATE SET "
+            b"last_failure_at = EXCLUDED.last_failure_at, last_error = EXCLUDED.last_error, "
+            b"failures_in_row = intel_collection_state.failures_in_row + 1",
+            (game_key, source, at, error[:2000]),
+        )
+
+
+def search_calls_today(warehouse: PostgresWarehouse, quota_day: date) -> dict[str, int]:
+    """search.list calls each game spent on a Pacific day (from the quota log)."""
+    rows = warehouse.fetch_dicts(
+        b"SELECT category_key, sum(units_used)::int AS units FROM intel_quota_log "
+        b"WHERE platform = 'youtube' AND bucket = 'search' AND quota_day = %s "
+        b"AND category_key IS NOT NULL GROUP BY category_key",
+        (quota_day,),
+    )
+    return {row["category_key"]: row["units"] for row in rows}
+
+
+class RecordCache:
+    """Pydantic records in Redis under `<prefix><id>` with a TTL, read and written in bulk."""
+
+    def __init__(self, client: redis.Redis, prefix: str, ttl_seconds: int) -> None:
+        self._client = client
+        self._prefix = prefix
+        self._ttl = ttl_seconds
+
+    def get_many(self, ids: Sequence[str], model: type[M]) -> dict[str, M]:
+        """The cached records of `ids` that exist (one round trip)."""
+        if not ids:
+            return {}
+        values = self._client.mget([self._prefix + i for i in ids])
+        found: dict[str, M] = {}
+        for item_id, raw in zip(ids, values, strict=True):  # type: ignore[arg-type]
+            if raw is not None:
+                found[item_id] = model.model_validate_json(raw)
+        return found
+
+    def put_many(self, records: Mapping[str, BaseModel]) -> None:
+        """Cache records by id (one pipelined round trip)."""
+        if not records:
+            return
+        pipe = self._client.pipeline(transaction=False)
+        for item_id, record in records.items():
+            pipe.set(self._prefix + item_id, record.model_dump_json(), ex=self._ttl)
+        pipe.execute()
+
+
+def cached_or_fetched(
+    cache: RecordCache,
+    ids: Iterable[str],
+    model: type[M],
+    fetch: Callable[[list[str]], Sequence[M]],
+    key: Callable[[M], str],
+) -> tuple[dict[str, M], int]:
+    """Records of `ids`: cached ones free, the rest fetched (and cached for others).
+
+    Returns:
+        The records by id (ids the API did not return are absent) and how many were fetched.
+    """
+    wanted = list(dict.fromkeys(ids))
+    found = cache.get_many(wanted, model)
+    missing = [i for i in wanted if i not in found]
+    if missing:
+        fetched = {key(r): r for r in fetch(missing)}
+        cache.put_many(fetched)
+        found.update(fetched)
+    return found, len(missing)
+
+
+def shared_value(
+    client: redis.Redis,
+    key: str,
+    ttl_seconds: int,
+    produce: Callable[[], Any],
+    *,
+    lock_seconds: int = 300,
+) -> tuple[Any, bool]:
+    """A JSON value computed once per key by whichever run gets there first.
+
+    Concurrent runs wait on a Redis lock, so the API is asked once per key and window.
+
+    Returns:
+        The value and whether this call produced it (False: it was already cached).
+    """
+    raw = client.get(key)
+    if raw is not None:
+        return json.loads(str(raw)), False
+    with client.lock(f"{key}:lock", timeout=lock_seconds, blocking_timeout=lock_seconds):
+        raw = client.get(key)
+        if raw is not None:
+            return json.loads(str(raw)), False
+        value = produce()
+        client.set(key, json.dumps(value, separators=(",", ":")), ex=ttl_seconds)
+        return value, True

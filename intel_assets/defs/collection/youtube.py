@@ -1,0 +1,447 @@
+"""`youtube_videos[game]`: one snapshot of one game's YouTube videos, now.
+
+A collection spends as little quota as it can:
+1. The gaming chart of each configured region is fetched at most once per collection window and
+   shared by every game through Redis; its videos come with details and statistics.
+2. Chart videos are tied to games by the catalog's match rules.
+3. The game's tracked videos (seen in its snapshots of the last days) are refreshed 50 at a time
+   through `videos.batchGetStats` (its own bucket); a tracked broadcast that is upcoming or live
+   is re-read with `videos.list` instead, since only that shows its live state change.
+4. When the sensor grants it search calls, `search.list` discovers the game's newest uploads; their
+   details come from `videos.list`.
+Details and statistics fetched once are cached for the window, so no video is paid for twice.
+The rows go to `video_snapshots` together with the game's collection state in one transaction;
+the latest snapshot also goes to the hot tier (`youtube:games:{game}`, 5 h TTL).
+"""
+
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+import dagster as dg
+import pandas as pd
+
+from intel_assets.analyzers.common import VIDEO_COLUMNS
+from intel_assets.catalog import Catalog, GameConfig
+from intel_assets.defs.collection.store import (
+    HOT_TIER_TTL_SECONDS,
+    STATE_COLUMNS,
+    CollectionState,
+    RecordCache,
+    cached_or_fetched,
+    content_hash,
+    load_states,
+    shared_value,
+    window_start,
+)
+from intel_assets.resources.hot_tier import RedisHotTier
+from intel_assets.resources.warehouse import (
+    PostgresWarehouse,
+    RowScope,
+    TableWrite,
+    frame_rows,
+)
+from intel_assets.resources.youtube import YouTubeClient
+from intel_assets.resources.youtube_models import Channel, Video, VideoStats
+
+CHANNEL_COLUMNS_WRITTEN: tuple[str, ...] = (
+    "channel_id", "game_key", "collected_at", "collection_id", "title", "published_at",
+    "country", "subscriber_count", "video_count", "view_count",
+)  # fmt: skip
+
+DEFAULT_REGIONS: tuple[str, ...] = ("US", "GB", "IN", "BR", "MX", "DE", "FR", "JP", "KR", "ES")
+GAMING_CATEGORY = "20"
+
+
+@dataclass(frozen=True)
+class YouTubeCollectionSettings:
+    """How one YouTube collection runs (the asset's run config carries these).
+
+    Attributes:
+        regions: Chart regions, fetched once per window for every game.
+        window_minutes: Length of a collection window: charts and details are shared within it.
+        tracked_days: Videos published within this many days stay tracked.
+        search_calls: search.list calls this collection may spend (the sensor grants them).
+    """
+
+    regions: tuple[str, ...] = DEFAULT_REGIONS
+    window_minutes: int = 60
+    tracked_days: float = 3.0
+    search_calls: int = 0
+
+
+@dataclass
+class CollectionOutcome:
+    """What one collection did.
+
+    Attributes:
+        rows: The snapshot, one row per video (VIDEO_COLUMNS).
+        collected_at: When the snapshot was taken.
+        sources: Videos per source (chart, tracked, search).
+        new_videos: Videos not in the game's previous snapshots.
+        chart_videos_seen: Distinct chart videos looked at.
+        chart_videos_matched: How many of them the catalog ties to the game.
+        fetched: Records paid for per kind (chart pages, details, stats, channels).
+        content_hash: Hash over (video id, view count) of the snapshot.
+        changed: Whether the hash differs from the previous snapshot's.
+        channels: Channel rows written.
+        skipped: Records the API answered that could not be read.
+    """
+
+    rows: pd.DataFrame
+    collected_at: datetime
+    sources: dict[str, int]
+    new_videos: int
+    chart_videos_seen: int
+    chart_videos_matched: int
+    fetched: dict[str, int] = field(default_factory=dict)
+    content_hash: str = ""
+    changed: bool = True
+    channels: int = 0
+    skipped: int = 0
+
+
+def _chart(
+    client: YouTubeClient, hot_client: Any, region: str, window: datetime, ttl: int
+) -> tuple[list[Video], bool]:
+    key = f"youtube:chart:{region}:{GAMING_CATEGORY}:{window.isoformat()}"
+    value, fetched = shared_value(
+        hot_client,
+        key,
+        ttl,
+        lambda: [
+            v.model_dump(mode="json")
+            for v in client.chart(region_code=region, video_category_id=GAMING_CATEGORY)
+        ],
+    )
+    return [Video.model_validate(item) for item in value], fetched
+
+
+def _tracked(
+    warehouse: PostgresWarehouse, game_key: str, since: datetime, published_after: datetime
+) -> pd.DataFrame:
+    """The latest stored row of each video the game tracks: seen since `since`, still recent."""
+    frame = warehouse.fetch_frame(
+        b"SELECT DISTINCT ON (video_id) * FROM video_snapshots "
+        b"WHERE game_key = %s AND collected_at >= %s AND published_at >= %s "
+        b"ORDER BY video_id, collected_at DESC",
+        (game_key, since, published_after),
+    )
+    return frame
+
+
+def _row_from_video(video: Video) -> dict[str, Any]:
+    return video.model_dump()
+
+
+def _row_from_stats(previous: pd.Series, stats: VideoStats) -> dict[str, Any]:
+    """A tracked video's new row: its stored details with fresh statistics."""
+    row = {column: previous[column] for column in VIDEO_COLUMNS if column in previous.index}
+    row.update(
+        view_count=stats.view_count,
+        like_count=stats.like_count,
+        comment_count=stats.comment_count,
+    )
+    if stats.duration_seconds is not None:
+        row["duration_seconds"] = stats.duration_seconds
+    return row
+
+
+def collect_youtube(
+    game: GameConfig,
+    catalog: Catalog,
+    client: YouTubeClient,
+    warehouse: PostgresWarehouse,
+    hot_tier: RedisHotTier,
+    settings: YouTubeCollectionSettings,
+    collection_id: str,
+    log: Any,
+) -> CollectionOutcome:
+    """Take one snapshot of `game` (steps in the module docstring); nothing is written here."""
+    started = datetime.now(UTC)
+    window = window_start(started, settings.window_minutes)
+    window_ttl = settings.window_minutes * 60 + 600
+    redis_client = hot_tier.client()
+    details_cache = RecordCache(redis_client, "youtube:video:", window_ttl)
+    stats_cache = RecordCache(redis_client, f"youtube:stats:{window.isoformat()}:", window_ttl)
+    fetched = {"chart_regions": 0, "details": 0, "stats": 0, "channels": 0, "search_results": 0}
+
+    chart_videos: dict[str, Video] = {}
+    seen: set[str] = set()
+    for region in settings.regions:
+        videos, paid = _chart(client, redis_client, region, window, window_ttl)
+        fetched["chart_regions"] += int(paid)
+        if paid:
+            details_cache.put_many({v.video_id: v for v in videos})
+        for video in videos:
+            seen.add(video.video_id)
+            if video.video_id not in chart_videos and game.matches(
+                video.title, video.tags, video.description
+            ):
+                chart_videos[video.video_id] = video
+
+    since = started - timedelta(days=settings.tracked_days)
+    tracked = _tracked(warehouse, game.key, since, since)
+    tracked = (
+        tracked[~tracked["video_id"].isin(list(chart_videos))] if not tracked.empty else tracked
+    )
+    known_ids = set(tracked["video_id"]) if not tracked.empty else set()
+
+    search_ids: list[str] = []
+    for _ in range(settings.search_calls):
+        page = client.search(q=game.search_query, order="date", published_after=since)
+        fetched["search_results"] += len(page.items)
+        search_ids.extend(
+            r.video_id
+            for r in page.items
+            if r.video_id not in chart_videos and r.video_id not in known_ids
+        )
+        break  # one page per granted call; the next call would page further back in time
+    search_videos: dict[str, Video] = {}
+    if search_ids:
+        details, paid = cached_or_fetched(
+            details_cache, search_ids, Video, client.videos_many, lambda v: v.video_id
+        )
+        fetched["details"] += paid
+        search_videos = {
+            vid: v for vid, v in details.items() if game.matches(v.title, v.tags, v.description)
+        }
+
+    # Keep the budget: the game's videos growing fastest (views per hour since publishing),
+    # whether they came free with a chart, were searched, or are tracked from earlier snapshots.
+    kept = _keep_fastest(
+        started,
+        game.video_budget,
+        [(v.video_id, v.view_count, v.published_at) for v in chart_videos.values()]
+        + [(v.video_id, v.view_count, v.published_at) for v in search_videos.values()]
+        + [
+            (str(r.video_id), _count(r.view_count), r.published_at)
+            for r in tracked.itertuples(index=False)
+        ],
+    )
+    kept_chart = [v for vid, v in chart_videos.items() if vid in kept]
+    kept_search = [v for vid, v in search_videos.items() if vid in kept]
+    tracked = tracked[tracked["video_id"].isin(list(kept))] if not tracked.empty else tracked
+
+    rows: list[dict[str, Any]] = [dict(_row_from_video(v), source="chart") for v in kept_chart]
+    if not tracked.empty:
+        broadcasting = tracked["live_state"].isin(["upcoming", "live"])
+        live_ids = list(tracked.loc[broadcasting, "video_id"])
+        if live_ids:
+            fresh, paid = cached_or_fetched(
+                details_cache, live_ids, Video, client.videos_many, lambda v: v.video_id
+            )
+            fetched["details"] += paid
+            rows.extend(dict(_row_from_video(v), source="tracked") for v in fresh.values())
+        quiet = tracked[~broadcasting]
+        stats, paid = cached_or_fetched(
+            stats_cache,
+            list(quiet["video_id"]),
+            VideoStats,
+            client.batch_stats_many,
+            lambda s: s.video_id,
+        )
+        fetched["stats"] += paid
+        for _, previous in quiet.iterrows():
+            fresh_stats = stats.get(previous["video_id"])
+            if fresh_stats is None:
+                log.warning(
+                    f"tracked video {previous['video_id']} is gone from the API; not in snapshot"
+                )
+                continue
+            rows.append(dict(_row_from_stats(previous, fresh_stats), source="tracked"))
+    rows.extend(dict(_row_from_video(v), source="search") for v in kept_search)
+
+    collected_at = datetime.now(UTC)
+    frame = pd.DataFrame(rows, columns=[c for c in VIDEO_COLUMNS if c not in _ADDED] + ["source"])
+    frame = frame.drop_duplicates("video_id", keep="first")
+    frame["game_key"] = game.key
+    frame["collected_at"] = collected_at
+    frame["collection_id"] = collection_id
+    frame = frame[list(VIDEO_COLUMNS)]
+    previous_ids = known_ids | _previously_seen(warehouse, game.key, list(frame["video_id"]))
+    new_videos = int((~frame["video_id"].isin(list(previous_ids))).sum())
+    sources = {str(k): int(v) for k, v in frame["source"].value_counts().items()}
+    return CollectionOutcome(
+        rows=frame,
+        collected_at=collected_at,
+        sources=sources,
+        new_videos=new_videos,
+        chart_videos_seen=len(seen),
+        chart_videos_matched=len(chart_videos),
+        fetched=fetched,
+        content_hash=content_hash(zip(frame["video_id"], frame["view_count"], strict=True)),
+        skipped=sum(client.skipped.values()),
+    )
+
+
+_ADDED = ("game_key", "collected_at", "collection_id", "source")
+
+
+def _count(value: Any) -> int | None:
+    return None if value is None or pd.isna(value) else int(value)
+
+
+def _keep_fastest(
+    now: datetime, budget: int, candidates: Sequence[tuple[str, int | None, Any]]
+) -> set[str]:
+    """Ids of the `budget` candidates with the most views per hour since publishing.
+
+    Args:
+        now: The collection time.
+        budget: How many to keep.
+        candidates: (video id, view count or None, published_at); the first of a repeated id
+            counts.
+    """
+    rates: dict[str, float] = {}
+    for video_id, views, published in candidates:
+        if video_id in rates:
+            continue
+        hours = max((now - pd.Timestamp(published).to_pydatetime()).total_seconds() / 3600, 1.0)
+        rates[video_id] = (views or 0) / hours
+    ranked = sorted(rates, key=lambda vid: (-rates[vid], vid))
+    return set(ranked[:budget])
+
+
+def _previously_seen(warehouse: PostgresWarehouse, game_key: str, ids: Sequence[str]) -> set[str]:
+    if not ids:
+        return set()
+    rows = warehouse.fetch_dicts(
+        b"SELECT DISTINCT video_id FROM video_snapshots WHERE game_key = %s AND video_id = ANY(%s)",
+        (game_key, list(ids)),
+    )
+    return {r["video_id"] for r in rows}
+
+
+def collect_channels(
+    client: YouTubeClient,
+    hot_tier: RedisHotTier,
+    channel_ids: Sequence[str],
+) -> tuple[list[Channel], int]:
+    """The channels behind a snapshot's videos, each paid for at most once a day."""
+    cache = RecordCache(hot_tier.client(), "youtube:channel:", 24 * 3600)
+    found, paid = cached_or_fetched(
+        cache, channel_ids, Channel, lambda ids: _channels_many(client, ids), lambda c: c.channel_id
+    )
+    return list(found.values()), paid
+
+
+def _channels_many(client: YouTubeClient, ids: list[str]) -> list[Channel]:
+    channels: list[Channel] = []
+    for start in range(0, len(ids), 50):
+        channels.extend(client.channels(ids[start : start + 50]))
+    return channels
+
+
+def snapshot_writes(
+    outcome: CollectionOutcome,
+    channels: Sequence[Channel],
+    game_key: str,
+    collection_id: str,
+    previous: CollectionState | None,
+) -> list[TableWrite]:
+    """The snapshot, its channels and the game's new state, as one atomic write."""
+    month = date(outcome.collected_at.year, outcome.collected_at.month, 1)
+    streak = 0
+    if previous is not None and previous.last_content_hash == outcome.content_hash:
+        streak = previous.unchanged_streak + 1
+    outcome.changed = previous is None or previous.last_content_hash != outcome.content_hash
+    scope = RowScope(equals={"game_key": game_key, "collection_id": collection_id})
+    channel_rows = [
+        (
+            c.channel_id,
+            game_key,
+            outcome.collected_at,
+            collection_id,
+            c.title,
+            c.published_at,
+            c.country,
+            c.subscriber_count,
+            c.video_count,
+            c.view_count,
+        )
+        for c in channels
+    ]
+    state_row = (
+        game_key, "youtube", outcome.collected_at, collection_id, outcome.content_hash, streak,
+        len(outcome.rows), None, None, 0,
+    )  # fmt: skip
+    return [
+        TableWrite(
+            "video_snapshots",
+            VIDEO_COLUMNS,
+            frame_rows(outcome.rows, VIDEO_COLUMNS),
+            scope,
+            (month,),
+        ),
+        TableWrite("channel_snapshots", CHANNEL_COLUMNS_WRITTEN, channel_rows, scope, (month,)),
+        TableWrite(
+            "intel_collection_state",
+            STATE_COLUMNS,
+            [state_row],
+            RowScope(equals={"game_key": game_key, "source": "youtube"}),
+        ),
+    ]
+
+
+def hot_tier_snapshot(outcome: CollectionOutcome, game_key: str) -> dict[str, Any]:
+    """The hot tier's value for the game: its latest snapshot as JSON."""
+    videos = outcome.rows.astype(object).where(outcome.rows.notna(), None).to_dict("records")
+    return {
+        "game_key": game_key,
+        "collected_at": outcome.collected_at,
+        "video_count": len(videos),
+        "content_hash": outcome.content_hash,
+        "videos": videos,
+    }
+
+
+def previous_state(warehouse: PostgresWarehouse, game_key: str) -> CollectionState | None:
+    """The game's YouTube state before this collection."""
+    return load_states(warehouse, "youtube").get(game_key)
+
+
+def elapsed_since(start: float) -> float:
+    """Seconds since a `time.perf_counter()` reading, rounded for metadata."""
+    return round(time.perf_counter() - start, 3)
+
+
+def hot_tier_write(hot_tier: RedisHotTier, game_key: str, outcome: CollectionOutcome) -> None:
+    """Put the game's latest snapshot in the hot tier."""
+    hot_tier.put_json(
+        {f"youtube:games:{game_key}": hot_tier_snapshot(outcome, game_key)}, HOT_TIER_TTL_SECONDS
+    )
+
+
+def asset_metadata(
+    outcome: CollectionOutcome, units: dict[str, int], seconds: float
+) -> dict[str, Any]:
+    """What the UI plots for a collection."""
+    preview = outcome.rows.sort_values("view_count", ascending=False, na_position="last").head(10)
+    table = preview[["video_id", "title", "view_count", "source", "is_short"]].to_markdown(
+        index=False
+    )
+    matched_share = (
+        outcome.chart_videos_matched / outcome.chart_videos_seen
+        if outcome.chart_videos_seen
+        else 0.0
+    )
+    return {
+        "videos": len(outcome.rows),
+        "new_videos": outcome.new_videos,
+        "chart_videos_seen": outcome.chart_videos_seen,
+        "chart_share_matched": round(matched_share, 4),
+        "units_default": units.get("default", 0),
+        "units_search": units.get("search", 0),
+        "units_batch_stats": units.get("batch_stats", 0),
+        "content_hash": outcome.content_hash,
+        "changed": outcome.changed,
+        "channels": outcome.channels,
+        "skipped_records": outcome.skipped,
+        "duration_seconds": seconds,
+        "collected_at": outcome.collected_at.isoformat(),
+        **{f"source_{k}": v for k, v in outcome.sources.items()},
+        "preview": dg.MetadataValue.md(table or "(no videos)"),
+    }

@@ -1,0 +1,91 @@
+"""Collection fixtures: the simulator over HTTP and the API resources pointed at it."""
+
+from collections.abc import Iterator
+from datetime import UTC, datetime, time, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import dagster as dg
+import pytest
+
+from intel_assets.defs.collection.assets import CollectionPolicy
+from intel_assets.resources.hot_tier import RedisHotTier
+from intel_assets.resources.twitch import TwitchResource
+from intel_assets.resources.warehouse import PostgresWarehouse
+from intel_assets.resources.youtube import YouTubeResource
+from intel_assets.simulator import Simulator
+from intel_assets.simulator.server import RunningSimulator
+
+REGIONS = ["US", "JP"]
+PACIFIC = ZoneInfo("America/Los_Angeles")
+
+
+def future_pacific_time(hour: int, minute: int = 0) -> datetime:
+    """A time (UTC) at `hour:minute` in Los Angeles on a 24-hour day at least two days ahead.
+
+    Tests that travel in time go forward, never back: the quota ledger expires its Redis
+    counters at the reset time, which Redis (on the real clock) must see as in the future.
+    A day of exactly 24 hours keeps hand-computed day fractions (10:00 is 10/24) true.
+    """
+    day = (datetime.now(PACIFIC) + timedelta(days=2)).date()
+    while True:
+        start = datetime.combine(day, time(0), tzinfo=PACIFIC)
+        end = datetime.combine(day + timedelta(days=1), time(0), tzinfo=PACIFIC)
+        if end.astimezone(UTC) - start.astimezone(UTC) == timedelta(hours=24):
+            return datetime.combine(day, time(hour, minute), tzinfo=PACIFIC).astimezone(UTC)
+        day += timedelta(days=1)
+
+
+@pytest.fixture
+def simulator() -> Iterator[RunningSimulator]:
+    with Simulator(
+        seed=11, videos_per_game_per_day=60, channels=800, twitch_streamers_per_category=4000
+    ).running() as running:
+        yield running
+
+
+def api_resources(
+    sim: RunningSimulator, warehouse: PostgresWarehouse, hot_tier: RedisHotTier
+) -> dict[str, Any]:
+    """Every resource the collection assets and sensor take, on the simulator."""
+    youtube = YouTubeResource(
+        api_key="simulator-key",
+        api_url=sim.youtube_url,
+        redis=hot_tier,
+        warehouse=warehouse,
+        backoff_base_seconds=0.01,
+        backoff_cap_seconds=0.05,
+    )
+    twitch = TwitchResource(
+        client_id="simulator-client",
+        client_secret="simulator-secret",
+        api_url=sim.twitch_url,
+        auth_url=sim.auth_url,
+        redis=hot_tier,
+        warehouse=warehouse,
+        backoff_base_seconds=0.01,
+        backoff_cap_seconds=0.05,
+    )
+    return {
+        "youtube": youtube,
+        "twitch": twitch,
+        "warehouse": warehouse,
+        "hot_tier": hot_tier,
+        "collection_policy": CollectionPolicy(regions=REGIONS),
+    }
+
+
+@pytest.fixture
+def resources(
+    simulator: RunningSimulator, warehouse: PostgresWarehouse, hot_tier: RedisHotTier
+) -> dict[str, Any]:
+    return api_resources(simulator, warehouse, hot_tier)
+
+
+@pytest.fixture
+def instance() -> Iterator[dg.DagsterInstance]:
+    from intel_assets.catalog import load_catalog
+
+    with dg.instance_for_test() as test_instance:
+        test_instance.add_dynamic_partitions("games", load_catalog().keys)
+        yield test_instance
