@@ -22,7 +22,7 @@ import redis
 from pydantic import BaseModel
 
 from intel_assets.catalog import Catalog, GameConfig, load_catalog
-from intel_assets.resources.warehouse import PostgresWarehouse
+from intel_assets.resources.warehouse import PostgresWarehouse, RowScope, TableWrite
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -100,6 +100,31 @@ STATE_COLUMNS: tuple[str, ...] = (
     "game_key", "source", "last_collected_at", "last_collection_id", "last_content_hash",
     "unchanged_streak", "last_row_count", "last_failure_at", "last_error", "failures_in_row",
 )  # fmt: skip
+
+
+def state_write(
+    game_key: str,
+    source: str,
+    collected_at: datetime,
+    collection_id: str,
+    new_hash: str,
+    row_count: int,
+    previous: CollectionState | None,
+) -> TableWrite:
+    """The game's new state after a successful collection, as a write for the same transaction.
+
+    The unchanged streak goes on while the content hash stays the same; failures are cleared.
+    """
+    streak = 0
+    if previous is not None and previous.last_content_hash == new_hash:
+        streak = previous.unchanged_streak + 1
+    row = (game_key, source, collected_at, collection_id, new_hash, streak, row_count)
+    return TableWrite(
+        "intel_collection_state",
+        STATE_COLUMNS,
+        [(*row, None, None, 0)],
+        RowScope(equals={"game_key": game_key, "source": source}),
+    )
 
 
 def load_states(warehouse: PostgresWarehouse, source: str) -> dict[str, CollectionState]:

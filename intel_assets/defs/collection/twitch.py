@@ -14,7 +14,7 @@ import pandas as pd
 
 from intel_assets.analyzers.common import STREAM_COLUMNS
 from intel_assets.catalog import GameConfig
-from intel_assets.defs.collection.store import STATE_COLUMNS, CollectionState, content_hash
+from intel_assets.defs.collection.store import CollectionState, content_hash, state_write
 from intel_assets.resources.twitch import TwitchClient
 from intel_assets.resources.warehouse import RowScope, TableWrite, frame_rows
 
@@ -77,13 +77,6 @@ def stream_writes(
 ) -> list[TableWrite]:
     """The stream snapshot and the game's Twitch state, as one atomic write."""
     month = date(outcome.collected_at.year, outcome.collected_at.month, 1)
-    streak = 0
-    if previous is not None and previous.last_content_hash == outcome.content_hash:
-        streak = previous.unchanged_streak + 1
-    state_row = (
-        game_key, "twitch", outcome.collected_at, collection_id, outcome.content_hash, streak,
-        len(outcome.rows), None, None, 0,
-    )  # fmt: skip
     return [
         TableWrite(
             "stream_snapshots",
@@ -92,11 +85,14 @@ def stream_writes(
             RowScope(equals={"game_key": game_key, "collection_id": collection_id}),
             (month,),
         ),
-        TableWrite(
-            "intel_collection_state",
-            STATE_COLUMNS,
-            [state_row],
-            RowScope(equals={"game_key": game_key, "source": "twitch"}),
+        state_write(
+            game_key,
+            "twitch",
+            outcome.collected_at,
+            collection_id,
+            outcome.content_hash,
+            len(outcome.rows),
+            previous,
         ),
     ]
 

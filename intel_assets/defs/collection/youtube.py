@@ -27,13 +27,13 @@ from intel_assets.analyzers.common import VIDEO_COLUMNS
 from intel_assets.catalog import Catalog, GameConfig
 from intel_assets.defs.collection.store import (
     HOT_TIER_TTL_SECONDS,
-    STATE_COLUMNS,
     CollectionState,
     RecordCache,
     cached_or_fetched,
     content_hash,
     load_states,
     shared_value,
+    state_write,
     window_start,
 )
 from intel_assets.resources.hot_tier import RedisHotTier
@@ -344,9 +344,6 @@ def snapshot_writes(
 ) -> list[TableWrite]:
     """The snapshot, its channels and the game's new state, as one atomic write."""
     month = date(outcome.collected_at.year, outcome.collected_at.month, 1)
-    streak = 0
-    if previous is not None and previous.last_content_hash == outcome.content_hash:
-        streak = previous.unchanged_streak + 1
     outcome.changed = previous is None or previous.last_content_hash != outcome.content_hash
     scope = RowScope(equals={"game_key": game_key, "collection_id": collection_id})
     channel_rows = [
@@ -364,10 +361,6 @@ def snapshot_writes(
         )
         for c in channels
     ]
-    state_row = (
-        game_key, "youtube", outcome.collected_at, collection_id, outcome.content_hash, streak,
-        len(outcome.rows), None, None, 0,
-    )  # fmt: skip
     return [
         TableWrite(
             "video_snapshots",
@@ -377,11 +370,14 @@ def snapshot_writes(
             (month,),
         ),
         TableWrite("channel_snapshots", CHANNEL_COLUMNS_WRITTEN, channel_rows, scope, (month,)),
-        TableWrite(
-            "intel_collection_state",
-            STATE_COLUMNS,
-            [state_row],
-            RowScope(equals={"game_key": game_key, "source": "youtube"}),
+        state_write(
+            game_key,
+            "youtube",
+            outcome.collected_at,
+            collection_id,
+            outcome.content_hash,
+            len(outcome.rows),
+            previous,
         ),
     ]
 
