@@ -12,7 +12,9 @@ What the columns mean and where each comes from:
   `avg_views`, `total_views` and `avg_engagement` (each video at its latest snapshot of the
   day), and through the analyzers run on the day's snapshots `shorts_performance_ratio` and
   `optimal_duration_range` (format analysis; 1.0 and missing when undefined) and
-  `dominant_language` / `language_diversity_score` (see `day_languages`).
+  `dominant_language` / `language_diversity_score` (regional analysis: the language of most
+  videos, and the normalised entropy of the language shares, 0 for one language and 1 for an
+  even spread).
 - From the previous day's stored row (a self-dependency): `views_trend`, `viral_trend` and
   `engagement_trend`, the percent change of `avg_views`, `avg_viral_count` and
   `avg_engagement` against it; 0 where there is no previous row or its value is 0.
@@ -24,10 +26,10 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 
 import dagster as dg
-import numpy as np
 import pandas as pd
 
 from intel_assets.analyzers import format as format_analysis
+from intel_assets.analyzers import regional as regional_analysis
 from intel_assets.analyzers.base import AnalyzerInputs
 from intel_assets.analyzers.common import (
     CHANNEL_COLUMNS,
@@ -42,7 +44,7 @@ from intel_assets.defs.aggregation.common import (
     markdown_preview,
     read_snapshots,
 )
-from intel_assets.defs.aggregation.hourly import HOURLY_COLUMNS, video_languages
+from intel_assets.defs.aggregation.hourly import HOURLY_COLUMNS
 from intel_assets.partitions import daily_partitions
 from intel_assets.resources.warehouse import PostgresWarehouse, RowScope, frame_rows
 
@@ -102,26 +104,6 @@ def read_day(warehouse: PostgresWarehouse, day: date) -> DaySnapshots:
     )
 
 
-def day_languages(videos: pd.DataFrame) -> tuple[str | None, float]:
-    """The day's dominant language and how evenly videos spread over languages.
-
-    Each distinct video counts once, in its language (`hourly.video_languages`). The diversity
-    score is the normalised Shannon entropy of the language shares: 0 when every video is in
-    one language, 1 when they spread evenly over every language seen. The dominant language is
-    the one with most videos (ties: alphabetical); None without videos.
-    """
-    if videos.empty:
-        return None, 0.0
-    counts = video_languages(videos).value_counts()
-    top = counts.max()
-    dominant = sorted(str(language) for language in counts[counts == top].index)[0]
-    if len(counts) < 2:
-        return dominant, 0.0
-    shares = counts.to_numpy(dtype="float64") / counts.sum()
-    entropy = float(-(shares * np.log(shares)).sum())
-    return dominant, entropy / float(np.log(len(counts)))
-
-
 def _percent_change(current: float, previous: float | None) -> float:
     if previous is None or pd.isna(previous) or previous == 0:
         return 0.0
@@ -161,8 +143,9 @@ def compute_daily_rollup(
         latest = latest_per_video(videos)
         views = numeric(latest["view_count"]) if not latest.empty else pd.Series(dtype=float)
         engagement = engagement_rate(latest) if not latest.empty else pd.Series(dtype=float)
-        formats = format_analysis.analyze(day.inputs(game))
-        dominant, diversity = day_languages(latest)
+        inputs = day.inputs(game)
+        formats = format_analysis.analyze(inputs)
+        languages = regional_analysis.analyze(inputs)
         avg_views = float(views.mean()) if views.notna().any() else 0.0
         avg_engagement = float(engagement.mean()) if engagement.notna().any() else 0.0
         viral = hours["viral_count"].astype(float)
@@ -183,8 +166,8 @@ def compute_daily_rollup(
                 "peak_views_hour_utc": _hour_of(with_videos, "total_views", highest=True),
                 "shorts_performance_ratio": formats.shorts_performance_ratio or 1.0,
                 "optimal_duration_range": formats.optimal_duration_range,
-                "dominant_language": dominant,
-                "language_diversity_score": diversity,
+                "dominant_language": languages.dominant_language,
+                "language_diversity_score": languages.language_diversity_score,
                 "avg_views": avg_views,
                 "avg_engagement": avg_engagement,
                 "total_views": int(views.sum()) if views.notna().any() else 0,

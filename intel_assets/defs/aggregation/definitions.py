@@ -8,10 +8,14 @@ import dagster as dg
 
 from intel_assets.defs.aggregation.daily import daily_rollup
 from intel_assets.defs.aggregation.hourly import hourly_metrics
-from intel_assets.defs.aggregation.performance import duration_performance
+from intel_assets.defs.aggregation.performance import (
+    duration_performance,
+    premiere_performance,
+    regional_performance,
+)
 from intel_assets.partitions import daily_partitions, hourly_partitions
 
-DAILY_ASSETS = [daily_rollup, duration_performance]
+DAILY_ASSETS = [daily_rollup, duration_performance, regional_performance, premiere_performance]
 
 hourly_metrics_job = dg.define_asset_job(
     "hourly_metrics_job", selection=[hourly_metrics], partitions_def=hourly_partitions

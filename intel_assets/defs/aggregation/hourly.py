@@ -13,6 +13,7 @@ import dagster as dg
 import pandas as pd
 
 from intel_assets.analyzers.common import engagement_rate, latest_per_video, numeric
+from intel_assets.analyzers.regional import normalize_language_code, video_language
 from intel_assets.defs.aggregation.common import (
     COLLECTION_DEPS,
     markdown_preview,
@@ -33,14 +34,13 @@ HOURLY_COLUMNS: tuple[str, ...] = (
 
 HOURLY_VIDEO_INPUTS: tuple[str, ...] = (
     "video_id", "view_count", "like_count", "comment_count", "duration_seconds", "is_short",
-    "default_audio_language", "default_language",
+    "default_audio_language", "default_language", "title",
 )  # fmt: skip
-"""The `video_snapshots` columns the hourly metrics are computed from."""
+"""The `video_snapshots` columns the hourly metrics are computed from (and `description` of
+the rows whose language must be detected, see `read_descriptions`)."""
 
 DEFAULT_ANALYSIS_MAX_AGE = timedelta(hours=6)
 """An analysis older than this at the end of an hour is not "valid then" (the hot tier's TTL)."""
-
-UNKNOWN_LANGUAGE = "unknown"
 
 _VIRAL_FIELDS: dict[str, str] = {
     "viral_count": "viral_video_count",
@@ -50,18 +50,51 @@ _VIRAL_FIELDS: dict[str, str] = {
 }
 
 
-def video_languages(videos: pd.DataFrame) -> pd.Series:
-    """Each video's language: the primary subtag of its audio language, else its metadata language.
+def _text(value: object) -> str:
+    return "" if value is None or (isinstance(value, float) and pd.isna(value)) else str(value)
 
-    `en-US` and `en` are one language; a video that declares neither is `unknown` (not counted
-    as English, as the seed did).
+
+def _code(value: object) -> object:
+    return None if value is None or (isinstance(value, float) and pd.isna(value)) else value
+
+
+def needs_detection(videos: pd.DataFrame) -> pd.Series:
+    """Whether each row declares no usable language, so regional analysis reads its text."""
+    declared = pd.Series(False, index=videos.index)
+    for column in ("default_audio_language", "default_language"):
+        codes = videos[column].map(_code)
+        known = {c: normalize_language_code(c) is not None for c in codes.dropna().unique()}
+        declared |= codes.map(known).fillna(False).astype(bool)
+    return ~declared
+
+
+def video_languages(videos: pd.DataFrame) -> pd.Series:
+    """Each video's language as regional analysis resolves it; None where it cannot be told.
+
+    The audio language, else the metadata language, else the language detected in the title and
+    description (`regional.video_language`); `en-US` and `en` are one language. Identical
+    inputs are resolved once, so a video seen in many hours costs one detection.
     """
-    declared = videos["default_audio_language"].where(
-        videos["default_audio_language"].notna() & (videos["default_audio_language"] != ""),
-        videos["default_language"],
+    titles = videos["title"] if "title" in videos.columns else pd.Series("", index=videos.index)
+    descriptions = (
+        videos["description"]
+        if "description" in videos.columns
+        else pd.Series("", index=videos.index)
     )
-    primary = declared.astype("string").str.split("-").str[0].str.strip().str.lower()
-    return primary.where(primary.notna() & (primary != ""), UNKNOWN_LANGUAGE).astype(object)
+    resolved: dict[tuple[object, object, str, str], str | None] = {}
+    languages = []
+    for audio, default, title, description in zip(
+        videos["default_audio_language"].map(_code),
+        videos["default_language"].map(_code),
+        titles.map(_text),
+        descriptions.map(_text),
+        strict=True,
+    ):
+        key = (audio, default, title, description)
+        if key not in resolved:
+            resolved[key] = video_language(audio, default, title, description)[0]
+        languages.append(resolved[key])
+    return pd.Series(languages, index=videos.index, dtype=object)
 
 
 def _latest_per_hour(frame: pd.DataFrame, key: str) -> pd.DataFrame:
@@ -104,8 +137,13 @@ def _video_hours(videos: pd.DataFrame) -> pd.DataFrame:
         avg_duration_seconds=("duration", "mean"),
     )
     metrics["longform_count"] = metrics["video_count"] - metrics["shorts_count"]
+    # Videos whose language cannot be told are in no language's count (as in regional analysis).
     languages = (
-        latest.groupby(["game_key", "hour_start", "language"]).size().rename("n").reset_index()
+        latest.dropna(subset=["language"])
+        .groupby(["game_key", "hour_start", "language"])
+        .size()
+        .rename("n")
+        .reset_index()
     )
     # Most videos first; ties go to the alphabetically first language, so re-runs agree.
     languages = languages.sort_values(
@@ -117,7 +155,7 @@ def _video_hours(videos: pd.DataFrame) -> pd.DataFrame:
         key: dumps(dict(sorted(zip(group["language"], group["n"].astype(int), strict=True))))
         for key, group in by_hour
     }
-    metrics["language_distribution"] = [distributions[key] for key in metrics.index]
+    metrics["language_distribution"] = [distributions.get(key, "{}") for key in metrics.index]
     return metrics.join(counts)
 
 
@@ -253,6 +291,36 @@ class HourlyMetricsConfig(dg.Config):
     chunk_hours: int = 24
 
 
+def read_descriptions(warehouse: PostgresWarehouse, videos: pd.DataFrame) -> pd.Series:
+    """The descriptions of the rows that declare no usable language ("" for the others).
+
+    Only those rows need their text for language detection; reading every description of a
+    long window would hold far more in memory than the metrics need.
+    """
+    descriptions = pd.Series("", index=videos.index, dtype=object)
+    if videos.empty:
+        return descriptions
+    wanted = videos.loc[needs_detection(videos), ["game_key", "collected_at", "video_id"]]
+    if wanted.empty:
+        return descriptions
+    found = warehouse.fetch_frame(
+        "SELECT v.game_key, v.collected_at, v.video_id, v.description FROM video_snapshots v "
+        "JOIN unnest(%s::text[], %s::timestamptz[], %s::text[]) AS k(game_key, collected_at, "
+        "video_id) USING (game_key, collected_at, video_id)",
+        (
+            wanted["game_key"].tolist(),
+            [t.to_pydatetime() for t in wanted["collected_at"]],
+            wanted["video_id"].tolist(),
+        ),
+    )
+    if found.empty:
+        return descriptions
+    found["collected_at"] = pd.to_datetime(found["collected_at"], utc=True)
+    keyed = wanted.reset_index().merge(found, on=["game_key", "collected_at", "video_id"])
+    descriptions.loc[keyed["index"].to_numpy()] = keyed["description"].to_numpy()
+    return descriptions
+
+
 def _read_analyses(
     warehouse: PostgresWarehouse, start: datetime, end: datetime, max_age: timedelta
 ) -> pd.DataFrame:
@@ -296,6 +364,7 @@ def hourly_metrics(
         videos = read_snapshots(
             warehouse, "video_snapshots", HOURLY_VIDEO_INPUTS, chunk_start, chunk_end
         )
+        videos["description"] = read_descriptions(warehouse, videos)
         streams = read_snapshots(
             warehouse, "stream_snapshots", ("stream_id", "viewer_count"), chunk_start, chunk_end
         )

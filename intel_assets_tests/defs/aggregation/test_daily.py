@@ -173,9 +173,10 @@ def expected_daily(video_rows: list[dict], hourly: pd.DataFrame) -> list[dict[st
             shorts = latest[latest["is_short"]]["view_count"].mean()
             longs = latest[~latest["is_short"]]["view_count"].mean()
             langs = pd.Series(
-                [language_of(a, b) for a, b in zip(latest["default_audio_language"],
-                                                 latest["default_language"], strict=True)]
-            ).value_counts()  # fmt: skip
+                [language_of(a, b, t) for a, b, t in zip(
+                    latest["default_audio_language"], latest["default_language"],
+                    latest["title"], strict=True)]
+            ).dropna().value_counts()  # fmt: skip
             p = (langs / langs.sum()).to_numpy()
             row: dict[str, Any] = dict(
                 category_key=game,

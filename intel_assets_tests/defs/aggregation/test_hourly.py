@@ -7,6 +7,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from intel_assets.analyzers.regional import detect_language
 from intel_assets.defs.aggregation.hourly import HOURLY_COLUMNS, hourly_metrics
 from intel_assets.resources.warehouse import PostgresWarehouse
 from intel_assets_tests.defs.snapshot_rows import insert_analysis, insert_streams, insert_videos
@@ -149,7 +150,40 @@ def test_rerunning_an_hour_gives_identical_rows_and_drops_rows_without_data(
     pd.testing.assert_frame_equal(_read_hourly(warehouse), first)
 
 
+def test_languages_not_declared_are_detected_in_the_stored_description(
+    warehouse: PostgresWarehouse,
+):
+    spanish = "Hoy jugamos la nueva temporada con amigos y probamos todas las armas nuevas"
+    english = "Today we play the new season with friends and try every new weapon in ranked"
+    insert_videos(
+        warehouse,
+        [
+            dict(video_id="a", game_key="gta", collected_at=_at(1), title="GTA",
+                 description=spanish),
+            # "zxx" is YouTube's "no linguistic content": the text decides.
+            dict(video_id="b", game_key="gta", collected_at=_at(2), title="GTA",
+                 default_audio_language="zxx", description=english),
+            dict(video_id="c", game_key="gta", collected_at=_at(3), title="GTA",
+                 default_audio_language="de", description=english),
+            dict(video_id="d", game_key="gta", collected_at=_at(4), title="GTA"),
+        ],
+    )  # fmt: skip
+
+    _materialize(warehouse, "2026-03-04-05:00")
+
+    (row,) = _read_hourly(warehouse).to_dict("records")
+    assert row["video_count"] == 4
+    # d has no declared language and too little text to tell: it is in no language's count.
+    assert row["language_distribution"] == {"es": 1, "en": 1, "de": 1}
+    assert row["dominant_language"] == "de"  # a three-way tie goes to the first by name
+
+
 GAMES = ("fortnite", "minecraft", "valorant")
+TITLES = (
+    "Ranked highlights from the weekend tournament",
+    "Las mejores jugadas de la semana en el torneo",
+    "Les meilleurs moments du tournoi de ce week-end",
+)
 DAY = datetime(2026, 3, 10, tzinfo=UTC)
 
 
@@ -181,6 +215,8 @@ def generated_snapshots(hours: int, seed: int = 7) -> tuple[list[dict], list[dic
                             is_short=bool(n % 3 == 0),
                             default_audio_language=languages[int(n) % len(languages)],
                             default_language="fr" if n == 4 else None,
+                            # Video 9 declares no language: it is detected in its title.
+                            title=TITLES[(int(n) + 1) % len(TITLES)],
                         )
                     )
                 for s in rng.choice(5, size=int(rng.integers(0, 4)), replace=False):
@@ -195,9 +231,12 @@ def generated_snapshots(hours: int, seed: int = 7) -> tuple[list[dict], list[dic
     return videos, streams
 
 
-def language_of(audio: object, metadata: object) -> str:
+def language_of(audio: object, metadata: object, title: str) -> str | None:
+    """The declared language's base code, else what regional analysis detects in the title."""
     declared = audio if isinstance(audio, str) else metadata if isinstance(metadata, str) else None
-    return declared.split("-")[0].lower() if declared else "unknown"
+    if declared:
+        return declared.split("-")[0].lower()
+    return detect_language(f"{title}\n")
 
 
 def expected_hourly(video_rows: list[dict], stream_rows: list[dict]) -> pd.DataFrame:
@@ -208,8 +247,13 @@ def expected_hourly(video_rows: list[dict], stream_rows: list[dict]) -> pd.DataF
     snapshot_count = v.groupby(["game_key", "hour"]).size().to_dict()
     latest = v.loc[v.groupby(["game_key", "hour", "video_id"])["collected_at"].idxmax()].copy()
     latest["lang"] = [
-        language_of(a, b)
-        for a, b in zip(latest["default_audio_language"], latest["default_language"], strict=True)
+        language_of(a, b, t)
+        for a, b, t in zip(
+            latest["default_audio_language"],
+            latest["default_language"],
+            latest["title"],
+            strict=True,
+        )
     ]
     likes = latest["like_count"].astype("float64")
     latest["eng"] = ((likes + latest["comment_count"]) / latest["view_count"].where(
@@ -218,7 +262,7 @@ def expected_hourly(video_rows: list[dict], stream_rows: list[dict]) -> pd.DataF
     for (game, hour), g in latest.groupby(["game_key", "hour"]):
         shorts = g[g["is_short"]]
         longs = g[~g["is_short"]]
-        counts = g["lang"].value_counts()
+        counts = g["lang"].dropna().value_counts()
         top = counts.max()
         s = streams[(streams["game_key"] == game) & (streams["collected_at"].dt.floor("h") == hour)]
         s_latest = s.sort_values("collected_at").drop_duplicates("stream_id", keep="last")
@@ -236,7 +280,7 @@ def expected_hourly(video_rows: list[dict], stream_rows: list[dict]) -> pd.DataF
                 longform_avg_views=longs["view_count"].mean() if len(longs) else 0.0,
                 avg_duration_seconds=g["duration_seconds"].mean(),
                 language_distribution=dict(counts.astype(int)),
-                dominant_language=sorted(counts[counts == top].index)[0],
+                dominant_language=sorted(counts[counts == top].index)[0] if len(counts) else None,
                 snapshot_count=int(snapshot_count[(game, hour)]),
                 twitch_stream_count=len(s_latest),
                 twitch_total_viewers=int(s_latest["viewer_count"].sum()),
