@@ -163,13 +163,11 @@ class _Handler(BaseHTTPRequestHandler):
         name, bucket, units = method
         # Google takes the key as `key=` or in the X-Goog-Api-Key header (our client's way).
         key = (query.get("key") or [None])[0] or self.headers.get("X-Goog-Api-Key")
-        if key is None or key == "":
-            with state.lock:
-                state.youtube_counts[name][0] += 1
+        if not key:
+            state.count_call(state.youtube_counts, name)
             return _api_error(errors.youtube_key_missing(), headers)
         if not secrets.compare_digest(key, state.youtube_api_key):
-            with state.lock:
-                state.youtube_counts[name][0] += 1
+            state.count_call(state.youtube_counts, name)
             return _api_error(errors.youtube_key_invalid(), headers)
         if not state.charge(name, bucket, units, now):
             return _api_error(errors.youtube_quota_exceeded(), headers)
@@ -202,18 +200,17 @@ class _Handler(BaseHTTPRequestHandler):
         endpoint = path[len("/helix/") :].rstrip("/")
         if endpoint not in TWITCH_ENDPOINTS or verb != "GET":
             return _api_error(errors.helix_error(404, "Not Found"), headers)
-        with state.lock:
-            state.twitch_counts[endpoint][0] += 1
         refusal = self._helix_auth_refusal(at)
         if refusal is not None:
+            state.count_call(state.twitch_counts, endpoint)
             return _api_error(refusal, {**headers, **state.ratelimit_headers(at)})
         if not state.take_point(at):
+            state.count_call(state.twitch_counts, endpoint)
             return _api_error(
                 errors.helix_error(429, "Too Many Requests"),
                 {**headers, **state.ratelimit_headers(at)},
             )
-        with state.lock:
-            state.twitch_counts[endpoint][1] += 1
+        state.count_call(state.twitch_counts, endpoint, charged=1)
         delay, fault = state.take_faults("twitch", path)
         if delay:
             time.sleep(delay)
@@ -267,8 +264,7 @@ class _Handler(BaseHTTPRequestHandler):
         endpoint = path[len("/oauth2/") :].rstrip("/")
         if endpoint not in AUTH_ENDPOINTS:
             return _api_error(errors.auth_error(404, "404 page not found"), headers)
-        with state.lock:
-            state.auth_counts[endpoint][0] += 1
+        state.count_call(state.auth_counts, endpoint)
         delay, fault = state.take_faults("auth", path)
         if delay:
             time.sleep(delay)

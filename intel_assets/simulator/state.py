@@ -115,10 +115,7 @@ class SimulatorState:
         self.token_lifetime = twitch_token_lifetime_seconds
         self.tokens: dict[str, Token] = {}
         self.faults: list[Fault] = []
-        self.youtube_counts: dict[str, list[int]] = {}
-        self.twitch_counts: dict[str, list[int]] = {}
-        self.auth_counts: dict[str, list[int]] = {}
-        self.reset_counts()
+        self._zero_counts()
 
     def reset_counts(self) -> None:
         """Zero every call, unit and point count (quota spent today is kept)."""
@@ -126,9 +123,19 @@ class SimulatorState:
             self._zero_counts()
 
     def _zero_counts(self) -> None:
-        self.youtube_counts = {name: [0, 0] for name, _, _ in YOUTUBE_METHODS.values()}
-        self.twitch_counts = {name: [0, 0] for name in TWITCH_ENDPOINTS}
-        self.auth_counts = {name: [0] for name in AUTH_ENDPOINTS}
+        # Per name: [calls, units] (YouTube), [calls, points] (Helix), [calls] (auth).
+        self.youtube_counts: dict[str, list[int]] = {
+            name: [0, 0] for name, _, _ in YOUTUBE_METHODS.values()
+        }
+        self.twitch_counts: dict[str, list[int]] = {name: [0, 0] for name in TWITCH_ENDPOINTS}
+        self.auth_counts: dict[str, list[int]] = {name: [0] for name in AUTH_ENDPOINTS}
+
+    def count_call(self, counts: dict[str, list[int]], name: str, charged: int = 0) -> None:
+        """Count one call of `name` in `counts`, with the units or points it was charged."""
+        with self.lock:
+            counts[name][0] += 1
+            if charged:
+                counts[name][1] += charged
 
     def reset(self) -> None:
         """Back to a fresh simulator over the same world.
@@ -156,13 +163,11 @@ class SimulatorState:
         """Count a call and charge its units; False (nothing charged) when over the limit."""
         key = (self.pacific_day(at), bucket)
         with self.lock:
-            counts = self.youtube_counts[method]
-            counts[0] += 1
-            if self.spent.get(key, 0) + units > self.quota_limits[bucket]:
-                return False
-            self.spent[key] = self.spent.get(key, 0) + units
-            counts[1] += units
-            return True
+            charged = self.spent.get(key, 0) + units <= self.quota_limits[bucket]
+            if charged:
+                self.spent[key] = self.spent.get(key, 0) + units
+        self.count_call(self.youtube_counts, method, units if charged else 0)
+        return charged
 
     # ----- Twitch bucket ---------------------------------------------------------------------
 

@@ -229,7 +229,7 @@ class TwitchWorld:
         """The broadcaster with this user id, or None."""
         return self._streamer_by_id.get(user_id)
 
-    @functools.lru_cache(maxsize=2048)  # noqa: B019 - the world lives as long as its caches
+    @functools.lru_cache(maxsize=1024)  # noqa: B019 - the world lives as long as its caches
     def day_sessions(self, category: int, day: int) -> tuple[Session, ...]:
         """Sessions of a category's roster that start on a UTC day."""
         name = self.categories[category].name

@@ -452,7 +452,8 @@ class YouTubeWorld:
             return None
         return self.day_videos(pool, day)[seq]
 
-    @functools.lru_cache(maxsize=4096)  # noqa: B019 - the world lives as long as its caches
+    # 512 pool-days: eight weeks of nine pools, ~40 MB at 120 uploads a day (~630 B a video).
+    @functools.lru_cache(maxsize=512)  # noqa: B019 - the world lives as long as its caches
     def day_videos(self, pool: int, day: int) -> tuple[Video, ...]:
         """Every upload of a pool on a UTC day, in upload order (generated once, then cached)."""
         seed = self.config.seed
@@ -612,7 +613,7 @@ class YouTubeWorld:
                 out.extend(v for v in self.day_videos(pool, day) if start <= v.published_at < end)
         return out
 
-    @functools.lru_cache(maxsize=4096)  # noqa: B019 - the world lives as long as its caches
+    @functools.lru_cache(maxsize=512)  # noqa: B019 - the world lives as long as its caches
     def _day_videos_by_channel(self, pool: int, day: int) -> dict[int, list[Video]]:
         by_channel: dict[int, list[Video]] = {}
         for video in self.day_videos(pool, day):

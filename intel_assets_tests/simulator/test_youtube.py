@@ -267,6 +267,22 @@ def test_uploads_playlist_lists_the_channels_videos_newest_first(sim, http):
     assert [item["snippet"]["position"] for item in answer["items"]] == list(range(len(ids)))
 
 
+def test_the_key_may_come_in_the_x_goog_api_key_header(sim, http):
+    answer = http.get(
+        f"{sim.youtube_url}/videoCategories",
+        params={"part": "snippet", "regionCode": "US"},
+        headers={"X-Goog-Api-Key": "simulator-key"},
+    )
+    wrong = http.get(
+        f"{sim.youtube_url}/videoCategories",
+        params={"part": "snippet", "regionCode": "US"},
+        headers={"X-Goog-Api-Key": "other"},
+    )
+
+    assert (answer.status_code, wrong.status_code) == (200, 400)
+    assert sim.counts()["youtube"]["videoCategories.list"] == {"calls": 2, "units": 1}
+
+
 def test_missing_part_and_unknown_part_are_refused(sim, http):
     no_part = youtube(http, sim, "videos", chart="mostPopular")
     bad_part = youtube(http, sim, "videos", part="snippet,nonsense", chart="mostPopular")
