@@ -166,7 +166,7 @@ class _Handler(BaseHTTPRequestHandler):
         if not key:
             state.count_call(state.youtube_counts, name)
             return _api_error(errors.youtube_key_missing(), headers)
-        if not secrets.compare_digest(key, state.youtube_api_key):
+        if not _same(key, state.youtube_api_key):
             state.count_call(state.youtube_counts, name)
             return _api_error(errors.youtube_key_invalid(), headers)
         if not state.charge(name, bucket, units, now):
@@ -300,9 +300,9 @@ class _Handler(BaseHTTPRequestHandler):
         state = self.state
         if not client_id:
             raise errors.auth_error(400, "missing client id")
-        if not secrets.compare_digest(client_id, state.twitch_client_id):
+        if not _same(client_id, state.twitch_client_id):
             raise errors.auth_error(400, "invalid client")
-        if not secrets.compare_digest(secret, state.twitch_client_secret):
+        if not _same(secret, state.twitch_client_secret):
             raise errors.auth_error(403, "invalid client secret")
         if grant != "client_credentials":
             raise errors.auth_error(
@@ -341,6 +341,11 @@ class _Handler(BaseHTTPRequestHandler):
         except (ValueError, KeyError, TypeError) as error:
             status, result = 400, {"error": str(error)}
         return _Answer(status, _json(result), {"Content-Type": "application/json"})
+
+
+def _same(given: str, expected: str) -> bool:
+    """Constant-time comparison of a credential (as bytes: any text a client sends)."""
+    return secrets.compare_digest(given.encode(), expected.encode())
 
 
 def _api_error(error: ApiError, headers: dict[str, str]) -> _Answer:

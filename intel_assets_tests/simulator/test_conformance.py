@@ -224,6 +224,13 @@ def test_token_has_the_documented_shape(sim, http):
     assert answer["token_type"] == "bearer"
 
 
+def test_a_key_in_another_script_is_just_invalid(sim, http):
+    answer = youtube(http, sim, "videos", part="id", chart="mostPopular", key="ключ")
+
+    assert answer.status_code == 400
+    assert answer.json()["error"]["details"][0]["reason"] == "API_KEY_INVALID"
+
+
 def test_key_is_never_in_a_body(sim, http):
     answer = youtube(http, sim, "videos", part="id", chart="mostPopular", key="not-the-key")
 
