@@ -51,6 +51,7 @@ class ApiError(Exception):
         api: Which API: "youtube" or "twitch".
         method: The API method, e.g. "videos.list" or "streams"; None when no call was made.
         status: The HTTP status of the last answer, or None when there was none.
+        attempts: How many attempts were made, when retries ran out; else None.
     """
 
     def __init__(
@@ -60,10 +61,17 @@ class ApiError(Exception):
         self.api = api
         self.method = method
         self.status = status
+        self.attempts: int | None = None
+
+    def __str__(self) -> str:
+        message = super().__str__()
+        if self.attempts is None:
+            return message
+        return f"{message}, on every one of {self.attempts} attempts"
 
     def __reduce__(self) -> tuple[Any, ...]:
         # Keyword-only constructors do not survive the default pickling (multiprocessing).
-        return (_rebuild, (type(self), str(self), dict(self.__dict__)))
+        return (_rebuild, (type(self), self.args[0], dict(self.__dict__)))
 
 
 class ConfigurationError(ApiError):

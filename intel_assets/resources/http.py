@@ -150,7 +150,7 @@ def server_error(api: str, method: str, status: int, retry_after: float | None) 
     """A 5xx answer as a retryable failure that counts for the breaker."""
     return RetryableFailure(
         ApiUnavailableError(
-            f"{api} {method} answered {status} on every attempt",
+            f"{api} {method} answered {status}",
             api=api,
             method=method,
             status=status,
@@ -164,7 +164,7 @@ def rate_limited(api: str, method: str, status: int, retry_after: float | None) 
     waited = "an unspecified time" if retry_after is None else f"{retry_after:g} s"
     return RetryableFailure(
         RateLimitedError(
-            f"{api} {method} kept answering {status} (rate limited); last asked to wait {waited}",
+            f"{api} {method} answered {status} (rate limited; asked to wait {waited})",
             api=api,
             method=method,
             status=status,
@@ -272,6 +272,7 @@ class ApiCaller:
         try:
             result = retrying(attempt_numbered(attempt))
         except RetryableFailure as failure:
+            failure.error.attempts = int(retrying.statistics.get("attempt_number", 1))
             if failure.breaker_failure:
                 status = self.breaker.record_failure()
                 if status.state == "open":

@@ -33,14 +33,16 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 from zoneinfo import ZoneInfo
 
 import redis
 from psycopg.types.json import Jsonb
 
 from intel_assets.resources.errors import QuotaExhaustedError, QuotaUnavailableError
-from intel_assets.resources.warehouse import PostgresWarehouse
+
+if TYPE_CHECKING:  # the ledger only calls it; importing Dagster here would slow every worker
+    from intel_assets.resources.warehouse import PostgresWarehouse
 
 log = logging.getLogger(__name__)
 
@@ -227,7 +229,7 @@ class QuotaLedger:
         *,
         platform: str,
         buckets: Iterable[BucketSpec],
-        warehouse: PostgresWarehouse | None = None,
+        warehouse: "PostgresWarehouse | None" = None,
         flush_every: int = 100,
         clock: Callable[[], datetime] = utc_now,
     ) -> None:
@@ -239,6 +241,7 @@ class QuotaLedger:
                 raise ValueError(f"bucket {spec.name!r} has a negative limit")
         self._warehouse = warehouse
         self._flush_every = max(1, flush_every)
+        self._flush_at = self._flush_every
         self._clock = clock
         self._reserve_script = client.register_script(_RESERVE_LUA)
         self._refund_script = client.register_script(_REFUND_LUA)
@@ -346,7 +349,7 @@ class QuotaLedger:
             self.spent[bucket] += units
             # Flush BEFORE buffering the new row, so a refund right after this attempt still
             # finds its row in the buffer and corrects it in place.
-            if len(self._buffer) >= self._flush_every:
+            if len(self._buffer) >= self._flush_at:
                 self._flush_quietly()
             self._buffer.append(row)
             self._buffered[reservation.reservation_id] = row
@@ -461,6 +464,9 @@ class QuotaLedger:
         try:
             self._flush_locked()
         except Exception as error:  # the spend itself is safe in Redis; keep rows for later
+            # Try again only after another `flush_every` spends: a warehouse that is down must
+            # not cost every later call a connection timeout.
+            self._flush_at = len(self._buffer) + self._flush_every
             log.warning(
                 "could not write %d rows to %s yet (%s: %s); they stay buffered",
                 len(self._buffer),
@@ -478,6 +484,7 @@ class QuotaLedger:
         written = self._warehouse.append_rows(QUOTA_LOG_TABLE, QUOTA_LOG_COLUMNS, rows)
         self._buffer.clear()
         self._buffered.clear()
+        self._flush_at = self._flush_every
         return written
 
     def flush(self) -> int:

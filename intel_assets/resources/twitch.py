@@ -3,8 +3,8 @@
 An app access token comes from the client-credentials grant (`POST {auth_url}/token`), is cached
 in Redis until shortly before it expires (every process shares it) and is renewed once when
 Helix answers 401. Helix's token bucket is read from each answer's `Ratelimit-Limit`,
-`Ratelimit-Remaining` and `Ratelimit-Reset` headers: when few points remain the client spreads
-its requests over the time to the reset, on a 429 it waits until the reset. Our own per-minute
+`Ratelimit-Remaining` and `Ratelimit-Reset` headers: when few points remain the client calls no
+faster than the bucket refills, and on a 429 it waits until the reset. Our own per-minute
 points bucket in the quota ledger (`points_per_minute`) keeps concurrent runs under the limit
 before Twitch has to say so.
 
@@ -286,15 +286,20 @@ class TwitchClient(ApiClient):
         return read_rate_status(self._state)
 
     def _pace(self) -> None:
-        """Spread the last few points of Twitch's bucket over the time to its reset."""
+        """When Twitch's bucket is nearly empty, call no faster than it refills.
+
+        `Ratelimit-Reset` is when the bucket is full again, so the time to it divided by the
+        missing points is how long one point takes to come back.
+        """
         if self._rate is None:
             return
-        _, remaining, reset = self._rate
-        until_reset = reset - time.time()
-        if until_reset <= 0 or remaining > self._rate_reserve_points:
+        limit, remaining, reset = self._rate
+        until_full = reset - time.time()
+        if until_full <= 0 or remaining > self._rate_reserve_points:
             return
-        wait = until_reset if remaining <= 0 else until_reset / (remaining + 1)
-        wait = min(wait, self._caller.policy.max_retry_after_seconds)
+        wait = min(
+            until_full / max(limit - remaining, 1), self._caller.policy.max_retry_after_seconds
+        )
         log.info("Twitch has %d points left; waiting %.2f s before the next call", remaining, wait)
         self._sleep(wait)
 

@@ -18,6 +18,7 @@ from intel_assets.resources.quota import (
 )
 from intel_assets.resources.warehouse import PostgresWarehouse
 from intel_assets.settings import Settings
+from intel_assets_tests.resources.quota_worker import hammer
 
 YOUTUBE_BUCKETS = [
     BucketSpec("default", 10),
@@ -201,32 +202,22 @@ def test_refund_after_the_row_was_written_adds_a_correction(
     assert ledger.status()["default"].used == 0
 
 
-def _hammer(url: str, start: float, attempts: int) -> int:
-    """Reserve 1 unit `attempts` times from a shared 1,000-unit bucket; the units obtained."""
-    ledger = QuotaLedger(
-        redis.Redis.from_url(url, decode_responses=True, socket_timeout=5),
-        platform="youtube",
-        buckets=[BucketSpec("default", 1000)],
-    )
-    while time.time() < start:  # every process starts at the same moment
-        time.sleep(0.001)
-    obtained = 0
-    for _ in range(attempts):
-        try:
-            ledger.reserve("default", "videos.list")
-            obtained += 1
-        except QuotaExhaustedError:
-            pass
-    return obtained
-
-
 def test_ten_processes_never_overspend(redis_url: str):
     context = multiprocessing.get_context("spawn")
-    with context.Pool(10) as pool:
-        start = time.time() + 4.0  # time for ten interpreters to start on two cores
-        # 10 processes * 150 attempts = 1,500 attempts at a 1,000-unit bucket
-        results = pool.starmap(_hammer, [(redis_url, start, 150)] * 10)
-    assert sum(results) == 1000
+    start = context.Barrier(10)
+    results = context.Queue()
+    # 10 processes * 150 attempts = 1,500 attempts at a 1,000-unit bucket
+    workers = [
+        context.Process(target=hammer, args=(redis_url, 1000, 150, start, results))
+        for _ in range(10)
+    ]
+    for worker in workers:
+        worker.start()
+    won = [results.get(timeout=120) for _ in workers]
+    for worker in workers:
+        worker.join(timeout=30)
+    assert sum(won) == 1000
+    assert all(w.exitcode == 0 for w in workers)
     status = QuotaLedger(
         client_for(redis_url), platform="youtube", buckets=[BucketSpec("default", 1000)]
     ).status()

@@ -1,0 +1,28 @@
+"""A process that hammers the quota ledger, for the concurrency test (kept free of Dagster imports
+so ten of them start quickly)."""
+
+from multiprocessing.queues import Queue
+from multiprocessing.synchronize import Barrier
+
+import redis
+
+from intel_assets.resources.errors import QuotaExhaustedError
+from intel_assets.resources.quota import BucketSpec, QuotaLedger
+
+
+def hammer(url: str, limit: int, attempts: int, start: Barrier, results: "Queue[int]") -> None:
+    """Reserve 1 unit `attempts` times from a shared bucket of `limit`; report the units won."""
+    ledger = QuotaLedger(
+        redis.Redis.from_url(url, decode_responses=True, socket_timeout=5),
+        platform="youtube",
+        buckets=[BucketSpec("default", limit)],
+    )
+    start.wait()  # every process starts reserving at the same moment
+    obtained = 0
+    for _ in range(attempts):
+        try:
+            ledger.reserve("default", "videos.list")
+            obtained += 1
+        except QuotaExhaustedError:
+            pass
+    results.put(obtained)
