@@ -297,3 +297,28 @@ def test_without_redis_nothing_is_called(sim: RunningSimulator, warehouse: Postg
     with pytest.raises(StateUnavailableError):
         youtube.client().video_categories("US")
     assert calls(sim, "videoCategories.list") == 0
+
+
+def test_after_the_open_time_a_probe_call_closes_the_breaker(
+    sim: RunningSimulator, redis_url: str, warehouse: PostgresWarehouse
+):
+    youtube = youtube_resource(
+        sim,
+        redis_url,
+        warehouse,
+        max_attempts=1,
+        breaker_failure_threshold=1,
+        breaker_open_seconds=0.3,
+    )
+    client = youtube.client()
+    sim.inject(Fault(kind="status", api="youtube", status=503, count=1))
+    with pytest.raises(ApiUnavailableError):
+        client.video_categories("US")
+    with pytest.raises(CircuitOpenError):
+        client.video_categories("US")
+    time.sleep(0.4)  # past the 0.3 s open time: the next call is the probe
+    assert youtube.breaker_status().state == "half_open"
+    assert len(client.video_categories("US")) == 32
+    status = youtube.breaker_status()
+    assert (status.state, status.failures) == ("closed", 0)
+    assert calls(sim, "videoCategories.list") == 2  # the failure and the probe
