@@ -27,6 +27,7 @@ def read_snapshots(
     columns: Sequence[str],
     start: datetime,
     end: datetime,
+    game_key: str | None = None,
 ) -> pd.DataFrame:
     """The rows of a snapshot table collected in `[start, end)`, with `collected_at` in UTC.
 
@@ -36,12 +37,14 @@ def read_snapshots(
         columns: Columns to read; `game_key` and `collected_at` are always included.
         start: Inclusive start of the window.
         end: Exclusive end of the window.
+        game_key: Only this game's rows (every game's when None).
     """
     wanted = list(dict.fromkeys(["game_key", "collected_at", *columns]))
-    query = sql.SQL("SELECT {} FROM {} WHERE collected_at >= %s AND collected_at < %s").format(
-        sql.SQL(", ").join(map(sql.Identifier, wanted)), sql.Identifier(table)
-    )
-    frame = warehouse.fetch_frame(query, (start, end))
+    query = sql.SQL(
+        "SELECT {} FROM {} WHERE collected_at >= %s AND collected_at < %s"
+        " AND (%s::text IS NULL OR game_key = %s)"
+    ).format(sql.SQL(", ").join(map(sql.Identifier, wanted)), sql.Identifier(table))
+    frame = warehouse.fetch_frame(query, (start, end, game_key, game_key))
     if frame.empty:
         return pd.DataFrame({c: pd.Series(dtype="object") for c in wanted}).assign(
             collected_at=pd.Series(dtype="datetime64[us, UTC]")

@@ -22,7 +22,6 @@ What the columns mean and where each comes from:
 
 import time
 from collections.abc import Mapping
-from dataclasses import dataclass
 from datetime import date, timedelta
 
 import dagster as dg
@@ -58,50 +57,52 @@ DAILY_COLUMNS: tuple[str, ...] = (
 """Every column of `intel_daily_metrics`, in table order."""
 
 
-@dataclass(frozen=True)
 class DaySnapshots:
-    """Every snapshot collected in one UTC day, all games together.
+    """One UTC day of snapshots in the warehouse, read one game at a time.
 
-    Attributes:
-        day: The UTC day.
-        videos: `video_snapshots` rows (all columns).
-        streams: `stream_snapshots` rows.
-        channels: `channel_snapshots` rows.
+    Only one game's day is in memory at once (the analyzers need every column, descriptions
+    included), however many games there are.
     """
 
-    day: date
-    videos: pd.DataFrame
-    streams: pd.DataFrame
-    channels: pd.DataFrame
-
-    @property
-    def games(self) -> list[str]:
-        """Games with any snapshot in the day, sorted."""
-        keys: set[str] = set()
-        for frame in (self.videos, self.streams, self.channels):
-            keys |= set(frame["game_key"].astype(str))
-        return sorted(keys)
+    def __init__(self, warehouse: PostgresWarehouse, day: date) -> None:
+        """Find the games with snapshots that day (their rows are read on demand)."""
+        self.warehouse = warehouse
+        self.day = day
+        self.start = pd.Timestamp(day, tz="UTC").to_pydatetime()
+        self.end = self.start + timedelta(days=1)
+        self.rows_read = 0
+        found = warehouse.fetch_dicts(
+            "SELECT DISTINCT game_key FROM ("
+            " SELECT game_key FROM video_snapshots WHERE collected_at >= %s AND collected_at < %s"
+            " UNION ALL"
+            " SELECT game_key FROM stream_snapshots WHERE collected_at >= %s AND collected_at < %s"
+            " UNION ALL"
+            " SELECT game_key FROM channel_snapshots WHERE collected_at >= %s AND collected_at < %s"
+            ") AS seen ORDER BY 1",
+            (self.start, self.end) * 3,
+        )
+        self.games: list[str] = [str(row["game_key"]) for row in found]
 
     def inputs(self, game_key: str) -> AnalyzerInputs:
         """The analyzers' input for one game: its snapshots of the day, as of the newest."""
+        frames = {
+            name: read_snapshots(self.warehouse, table, columns, self.start, self.end, game_key)
+            for name, table, columns in (
+                ("videos", "video_snapshots", VIDEO_COLUMNS),
+                ("streams", "stream_snapshots", STREAM_COLUMNS),
+                ("channels", "channel_snapshots", CHANNEL_COLUMNS),
+            )
+        }
+        self.rows_read += sum(len(frame) for frame in frames.values())
+        if all(frame.empty for frame in frames.values()):
+            # Hourly rows without snapshots (pruned since): nothing to analyse as of the day's end.
+            return AnalyzerInputs.from_frames(game_key, as_of=self.end - timedelta(microseconds=1))
         return AnalyzerInputs.from_frames(
             game_key,
-            videos=self.videos[self.videos["game_key"] == game_key],
-            streams=self.streams[self.streams["game_key"] == game_key],
-            channels=self.channels[self.channels["game_key"] == game_key],
+            videos=frames["videos"],
+            streams=frames["streams"],
+            channels=frames["channels"],
         )
-
-
-def read_day(warehouse: PostgresWarehouse, day: date) -> DaySnapshots:
-    """The day's snapshots of every game from the warehouse."""
-    start = pd.Timestamp(day, tz="UTC").to_pydatetime()
-    end = start + timedelta(days=1)
-    return DaySnapshots(
-        day=day,
-        videos=read_snapshots(warehouse, "video_snapshots", VIDEO_COLUMNS, start, end),
-        streams=read_snapshots(warehouse, "stream_snapshots", STREAM_COLUMNS, start, end),
-        channels=read_snapshots(warehouse, "channel_snapshots", CHANNEL_COLUMNS, start, end),
-    )
 
 
 def _percent_change(current: float, previous: float | None) -> float:
@@ -139,11 +140,10 @@ def compute_daily_rollup(
     for game in games:
         hours = hourly[hourly["category_key"] == game]
         with_videos = hours[hours["video_count"] > 0]
-        videos = day.videos[day.videos["game_key"] == game]
-        latest = latest_per_video(videos)
+        inputs = day.inputs(game)
+        latest = latest_per_video(inputs.videos)
         views = numeric(latest["view_count"]) if not latest.empty else pd.Series(dtype=float)
         engagement = engagement_rate(latest) if not latest.empty else pd.Series(dtype=float)
-        inputs = day.inputs(game)
         formats = format_analysis.analyze(inputs)
         languages = regional_analysis.analyze(inputs)
         avg_views = float(views.mean()) if views.notna().any() else 0.0
@@ -228,7 +228,7 @@ def daily_rollup(
     day = context.partition_time_window.start.date()
     started = time.monotonic()
     hourly = _read_hourly(warehouse, day)
-    snapshots = read_day(warehouse, day)
+    snapshots = DaySnapshots(warehouse, day)
     previous = _read_previous(warehouse, day)
     rows = compute_daily_rollup(hourly, snapshots, previous)
     computed = time.monotonic()
@@ -249,7 +249,7 @@ def daily_rollup(
             "games": dg.MetadataValue.int(len(rows)),
             "games_without_previous_day": dg.MetadataValue.int(len(without_previous)),
             "hourly_rows_read": dg.MetadataValue.int(len(hourly)),
-            "video_snapshot_rows_read": dg.MetadataValue.int(len(snapshots.videos)),
+            "snapshot_rows_read": dg.MetadataValue.int(snapshots.rows_read),
             "hours_covered_min": dg.MetadataValue.int(
                 int(rows["hours_covered"].min()) if len(rows) else 0
             ),

@@ -21,7 +21,7 @@ from intel_assets.analyzers import live as live_analysis
 from intel_assets.analyzers import regional as regional_analysis
 from intel_assets.analyzers.base import AnalyzerInputs
 from intel_assets.defs.aggregation.common import COLLECTION_DEPS, markdown_preview
-from intel_assets.defs.aggregation.daily import read_day
+from intel_assets.defs.aggregation.daily import DaySnapshots
 from intel_assets.partitions import daily_partitions
 from intel_assets.resources.hot_tier import dumps
 from intel_assets.resources.warehouse import PostgresWarehouse, RowScope, frame_rows
@@ -169,7 +169,7 @@ def daily_table_asset(
     ) -> dg.MaterializeResult:
         day = context.partition_time_window.start.date()
         started = time.monotonic()
-        snapshots = read_day(warehouse, day)
+        snapshots = DaySnapshots(warehouse, day)
         rows = pd.DataFrame(
             [
                 {**row, "date": day}
@@ -186,7 +186,7 @@ def daily_table_asset(
             metadata={
                 "rows_written": dg.MetadataValue.int(written),
                 "games": dg.MetadataValue.int(int(rows["category_key"].nunique())),
-                "video_snapshot_rows_read": dg.MetadataValue.int(len(snapshots.videos)),
+                "snapshot_rows_read": dg.MetadataValue.int(snapshots.rows_read),
                 "read_and_compute_seconds": dg.MetadataValue.float(round(computed - started, 3)),
                 "write_seconds": dg.MetadataValue.float(round(time.monotonic() - computed, 3)),
                 "preview": markdown_preview(rows),
