@@ -9,11 +9,16 @@ import os
 import signal
 import subprocess
 import sys
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from intel_assets import migrate, services
 from intel_assets.settings import PROJECT_ROOT, Settings, redact_url
+
+if TYPE_CHECKING:
+    from intel_assets.simulator.server import RunningSimulator
 
 
 def runtime_environment(
@@ -102,26 +107,108 @@ def _run_foreground(command: Sequence[str], env: dict[str, str]) -> int:
             signal.signal(sig, handler)
 
 
+def _uses_real_apis(environ: Mapping[str, str]) -> bool:
+    """Whether the user pointed the project at real APIs (else the simulator serves them)."""
+    return bool(environ.get("YOUTUBE_API_URL") or environ.get("TWITCH_API_URL"))
+
+
+def simulator_environment(
+    running: "RunningSimulator", environ: Mapping[str, str]
+) -> dict[str, str]:
+    """The API variables that point the pipeline at a running simulator.
+
+    Credentials the user set are kept (the simulator was built to accept them); unset ones get
+    the simulator's defaults, which are not secrets.
+    """
+    from intel_assets import history
+
+    return {
+        "YOUTUBE_API_URL": running.youtube_url,
+        "TWITCH_API_URL": running.twitch_url,
+        "TWITCH_AUTH_URL": running.auth_url,
+        "YOUTUBE_API_KEY": environ.get("YOUTUBE_API_KEY") or history.SIMULATOR_KEY,
+        "TWITCH_CLIENT_ID": environ.get("TWITCH_CLIENT_ID") or history.SIMULATOR_CLIENT_ID,
+        "TWITCH_CLIENT_SECRET": environ.get("TWITCH_CLIENT_SECRET")
+        or history.SIMULATOR_CLIENT_SECRET,
+    }
+
+
+def _seed(days: float, endpoints: services.Endpoints, running: "RunningSimulator") -> None:
+    """Replay `days` of history on the simulator running in this process."""
+    from intel_assets import history
+    from intel_assets.resources.hot_tier import RedisHotTier
+    from intel_assets.resources.warehouse import PostgresWarehouse
+
+    warehouse = PostgresWarehouse(url=endpoints.postgres_url)
+    resources = history.simulator_resources(
+        running.youtube_url,
+        running.twitch_url,
+        running.auth_url,
+        warehouse,
+        RedisHotTier(url=endpoints.redis_url),
+    )
+
+    def progress(at: datetime) -> None:
+        if at.hour == 0:
+            print(f"intel-assets: seeding {at:%Y-%m-%d}", file=sys.stderr, flush=True)
+
+    try:
+        report = history.seed_history(days, resources, on_step=progress)
+    finally:
+        warehouse.close()
+    print(
+        f"intel-assets: seeded {report.start:%Y-%m-%d %H:%M} to {report.end:%Y-%m-%d %H:%M} UTC: "
+        + ", ".join(f"{n} {asset}" for asset, n in sorted(report.runs.items()))
+        + (f"; {report.failed} runs failed" if report.failed else ""),
+        file=sys.stderr,
+    )
+
+
 def _cmd_dev(args: argparse.Namespace) -> int:
     settings = Settings.from_env()
     endpoints = prepare(settings)
     env = runtime_environment(settings, endpoints)
+    running = None
+    if not _uses_real_apis(os.environ):
+        from intel_assets.simulator.server import Simulator
+
+        running = Simulator.from_environment(os.environ).start("127.0.0.1", args.simulator_port)
+        env.update(simulator_environment(running, os.environ))
+        print(f"intel-assets: API simulator on {running.base_url}", file=sys.stderr)
+        marker = settings.state_dir / "history-seeded"
+        if args.seed_days > 0 and not marker.exists():
+            _seed(args.seed_days, endpoints, running)
+            marker.write_text(datetime.now(UTC).isoformat())
     print(f"intel-assets: Dagster UI on http://{args.host}:{args.port}", file=sys.stderr)
-    return _run_foreground(
-        [
-            sys.executable,
-            "-m",
-            "dagster",
-            "dev",
-            "-w",
-            str(PROJECT_ROOT / "workspace.yaml"),
-            "-h",
-            args.host,
-            "-p",
-            str(args.port),
-        ],
-        env,
-    )
+    try:
+        return _run_foreground(
+            [
+                sys.executable,
+                "-m",
+                "dagster",
+                "dev",
+                "-w",
+                str(PROJECT_ROOT / "workspace.yaml"),
+                "-h",
+                args.host,
+                "-p",
+                str(args.port),
+            ],
+            env,
+        )
+    finally:
+        if running is not None:
+            running.stop()
+
+
+def _cmd_seed_history(args: argparse.Namespace) -> int:
+    settings = Settings.from_env()
+    endpoints = prepare(settings)
+    from intel_assets.simulator.server import Simulator
+
+    with Simulator.from_environment(os.environ).running() as running:
+        _seed(args.days, endpoints, running)
+    return 0
 
 
 def _cmd_test(args: argparse.Namespace) -> int:
@@ -180,7 +267,20 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("dev", help="start services, migrate, and serve the Dagster UI")
     p.add_argument("--host", default="127.0.0.1")
     p.add_argument("--port", type=int, default=3000)
+    p.add_argument(
+        "--simulator-port", type=int, default=0, help="port of the API simulator (0: any free)"
+    )
+    p.add_argument(
+        "--seed-days",
+        type=float,
+        default=2.0,
+        help="days of history to seed on the simulator at the first start (0: none)",
+    )
     p.set_defaults(func=_cmd_dev)
+
+    p = sub.add_parser("seed-history", help="collect N past days on the simulator")
+    p.add_argument("--days", type=float, default=2.0)
+    p.set_defaults(func=_cmd_seed_history)
 
     p = sub.add_parser("simulator", help="serve the local YouTube + Twitch API simulator")
     p.add_argument("--host", default="127.0.0.1")

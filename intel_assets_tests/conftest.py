@@ -241,7 +241,15 @@ def start_dagster_dev(settings: Settings, port: int, log_path: Path) -> DagsterD
             env.pop(name, None)
     log = log_path.open("wb")
     process = subprocess.Popen(
-        [str(Path(sys.executable).parent / "intel-assets"), "dev", "--port", str(port)],
+        # No seeding: test_history covers seed-history; here only the UI and the code count.
+        [
+            str(Path(sys.executable).parent / "intel-assets"),
+            "dev",
+            "--port",
+            str(port),
+            "--seed-days",
+            "0",
+        ],
         cwd=PROJECT_ROOT,
         env=env,
         stdout=log,

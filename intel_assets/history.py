@@ -1,0 +1,151 @@
+"""`intel-assets seed-history`: past days of snapshots, collected through the real path.
+
+A new user's warehouse is empty, so there is nothing to backfill in the UI. This replays the
+last N days on the simulator: the process clock travels hour by hour (the `time-machine`
+package moves `datetime.now()` for our code and for the simulator running in this process),
+and at each step the real `collection_sensor` decides what is due and the real collection
+assets run for it in process, followed by the game's analysis. The rows that land are the ones
+the live pipeline would have written at those times, so every hourly and daily partition of
+those days can be computed from them.
+
+Only for the simulator: real APIs cannot answer for the past.
+"""
+
+import logging
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import dagster as dg
+
+from intel_assets.catalog import load_catalog
+from intel_assets.defs.collection.assets import CollectionPolicy, twitch_streams, youtube_videos
+from intel_assets.defs.collection.sensors import collection_sensor
+from intel_assets.resources.hot_tier import RedisHotTier
+from intel_assets.resources.twitch import TwitchResource
+from intel_assets.resources.warehouse import PostgresWarehouse
+from intel_assets.resources.youtube import YouTubeResource
+
+log = logging.getLogger(__name__)
+
+SIMULATOR_KEY = "simulator-key"
+SIMULATOR_CLIENT_ID = "simulator-client"
+SIMULATOR_CLIENT_SECRET = "simulator-secret"
+
+
+@dataclass
+class SeedReport:
+    """What a seeding did.
+
+    Attributes:
+        start: The first simulated time.
+        end: The last simulated time.
+        runs: Materializations by asset key.
+        failed: Runs that failed (their errors are logged).
+    """
+
+    start: datetime
+    end: datetime
+    runs: dict[str, int] = field(default_factory=dict)
+    failed: int = 0
+
+
+def simulator_resources(
+    youtube_url: str,
+    twitch_url: str,
+    auth_url: str,
+    warehouse: PostgresWarehouse,
+    hot_tier: RedisHotTier,
+    policy: CollectionPolicy | None = None,
+) -> dict[str, Any]:
+    """The collection resources, pointed at a simulator that accepts its default credentials."""
+    return {
+        "youtube": YouTubeResource(
+            api_key=SIMULATOR_KEY, api_url=youtube_url, redis=hot_tier, warehouse=warehouse
+        ),
+        "twitch": TwitchResource(
+            client_id=SIMULATOR_CLIENT_ID,
+            client_secret=SIMULATOR_CLIENT_SECRET,
+            api_url=twitch_url,
+            auth_url=auth_url,
+            redis=hot_tier,
+            warehouse=warehouse,
+        ),
+        "warehouse": warehouse,
+        "hot_tier": hot_tier,
+        "collection_policy": policy or CollectionPolicy(),
+    }
+
+
+def analysis_assets() -> list[dg.AssetsDefinition]:
+    """The analysis assets that follow a YouTube collection (empty until they are defined)."""
+    import importlib
+
+    try:
+        module = importlib.import_module("intel_assets.defs.analysis.definitions")
+    except ModuleNotFoundError:
+        return []
+    assets = module.defs.assets or []
+    return [a for a in assets if isinstance(a, dg.AssetsDefinition)]
+
+
+def seed_history(
+    days: float,
+    resources: Mapping[str, Any],
+    *,
+    end: datetime | None = None,
+    step: timedelta = timedelta(hours=1),
+    on_step: Callable[[datetime], None] | None = None,
+) -> SeedReport:
+    """Collect the `days` before `end` (default: the start of this hour) through the sensor.
+
+    Args:
+        days: How many days to replay.
+        resources: The collection (and analysis) resources, on a simulator in this process.
+        end: The first time not replayed.
+        step: Simulated time between two sensor evaluations.
+        on_step: Called with each simulated time (progress output).
+    """
+    import time_machine
+
+    stop = end or datetime.now(UTC).replace(minute=0, second=0, microsecond=0)
+    start = stop - timedelta(days=days)
+    report = SeedReport(start=start, end=stop)
+    jobs = {"youtube_collection_job": youtube_videos, "twitch_collection_job": twitch_streams}
+    followers = analysis_assets()
+    instance = dg.DagsterInstance.ephemeral()
+    instance.add_dynamic_partitions("games", load_catalog().keys)
+    cursor: str | None = None
+    at = start
+    while at < stop:
+        # Five minutes past the step: the hour's collections land inside that hour.
+        with time_machine.travel(at + timedelta(minutes=5), tick=False):
+            if on_step is not None:
+                on_step(at)
+            with dg.build_sensor_context(
+                instance=instance, cursor=cursor, resources=dict(resources)
+            ) as context:
+                result = collection_sensor(context)
+            assert isinstance(result, dg.SensorResult)
+            cursor = result.cursor
+            for request in result.run_requests or []:
+                asset = jobs[request.job_name or ""]
+                selection = [asset, *followers] if asset is youtube_videos else [asset]
+                outcome = dg.materialize(
+                    selection,
+                    partition_key=request.partition_key,
+                    run_config=request.run_config,
+                    tags=request.tags,
+                    resources=dict(resources),
+                    instance=instance,
+                    raise_on_error=False,
+                )
+                if not outcome.success:
+                    report.failed += 1
+                    log.warning(f"seeding {request.run_key} failed; see the run's events")
+                for event in outcome.get_asset_materialization_events():
+                    name = event.asset_key.to_user_string() if event.asset_key else "?"
+                    report.runs[name] = report.runs.get(name, 0) + 1
+        at += step
+    return report

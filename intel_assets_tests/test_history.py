@@ -1,0 +1,53 @@
+from datetime import timedelta
+from typing import Any
+
+import pandas as pd
+
+from intel_assets.catalog import load_catalog
+from intel_assets.history import seed_history, simulator_resources
+from intel_assets.resources.hot_tier import RedisHotTier
+from intel_assets.resources.warehouse import PostgresWarehouse
+from intel_assets.simulator import Simulator
+from intel_assets_tests.defs.collection.conftest import REGIONS, future_pacific_time
+
+
+def test_seeding_replays_past_hours_through_the_sensor_and_the_collection_assets(
+    warehouse: PostgresWarehouse, hot_tier: RedisHotTier
+):
+    from intel_assets.defs.collection.assets import CollectionPolicy
+
+    end = future_pacific_time(6)
+    with Simulator(seed=5, videos_per_game_per_day=40, channels=500).running() as sim:
+        resources: dict[str, Any] = simulator_resources(
+            sim.youtube_url,
+            sim.twitch_url,
+            sim.auth_url,
+            warehouse,
+            hot_tier,
+            CollectionPolicy(regions=REGIONS),
+        )
+        report = seed_history(5 / 24, resources, end=end)
+    games = load_catalog().keys
+
+    assert report.failed == 0
+    assert report.start == end - timedelta(hours=5)
+    streams = warehouse.fetch_frame(
+        b"SELECT game_key, collected_at FROM stream_snapshots GROUP BY 1, 2"
+    )
+    videos = warehouse.fetch_frame(
+        b"SELECT game_key, collected_at FROM video_snapshots GROUP BY 1, 2"
+    )
+    # Twitch every 30 minutes, stepped hourly: every game once in each of the 5 hours, at :05.
+    expected_hours = [report.start + timedelta(hours=h, minutes=5) for h in range(5)]
+    for game in games:
+        times = sorted(pd.to_datetime(streams.loc[streams.game_key == game, "collected_at"]))
+        assert [t.to_pydatetime().replace(second=0, microsecond=0) for t in times] == expected_hours
+    # YouTube: every game at the first hour; priority-1 games (every 2 h) again at +2 h, +4 h;
+    # priority-2/3 games (every 3-4 h) once more at +3 h or +4 h.
+    per_game = videos.groupby("game_key")["collected_at"].count().to_dict()
+    assert per_game == {
+        "fortnite": 3, "minecraft": 3, "valorant": 3,
+        "apex_legends": 2, "warzone": 2, "gta": 2, "roblox": 2, "league_of_legends": 2,
+    }  # fmt: skip
+    assert report.runs["twitch_streams"] == 5 * len(games)
+    assert report.runs["youtube_videos"] == sum(per_game.values())
