@@ -135,7 +135,11 @@ def seed_history(
                 outcome = dg.materialize(
                     selection,
                     partition_key=request.partition_key,
-                    run_config=request.run_config,
+                    # A seeding's hundreds of runs would flood the terminal at DEBUG.
+                    run_config={
+                        **request.run_config,
+                        "loggers": {"console": {"config": {"log_level": "WARNING"}}},
+                    },
                     tags=request.tags,
                     resources=dict(resources),
                     instance=instance,
