@@ -44,6 +44,7 @@ from intel_assets.defs.aggregation.common import (
     read_snapshots,
 )
 from intel_assets.defs.aggregation.hourly import HOURLY_COLUMNS
+from intel_assets.freshness import DAILY_FRESHNESS
 from intel_assets.partitions import daily_partitions
 from intel_assets.resources.warehouse import PostgresWarehouse, RowScope, frame_rows
 
@@ -215,6 +216,7 @@ def _read_previous(warehouse: PostgresWarehouse, day: date) -> dict[str, dict[st
     ],
     kinds={"postgres", "pandas"},
     group_name="aggregation",
+    freshness_policy=DAILY_FRESHNESS,
 )
 def daily_rollup(
     context: dg.AssetExecutionContext, warehouse: PostgresWarehouse

@@ -6,6 +6,7 @@ by which time the last hour of the day has been rolled up.
 
 import dagster as dg
 
+from intel_assets.defs.aggregation.checks import daily_tables_checks, hourly_metrics_checks
 from intel_assets.defs.aggregation.daily import daily_rollup
 from intel_assets.defs.aggregation.hourly import hourly_metrics
 from intel_assets.defs.aggregation.performance import (
@@ -39,6 +40,7 @@ daily_rollup_schedule = dg.build_schedule_from_partitioned_job(
 
 defs = dg.Definitions(
     assets=[hourly_metrics, *DAILY_ASSETS],
+    asset_checks=[hourly_metrics_checks, daily_tables_checks],
     jobs=[hourly_metrics_job, daily_rollup_job],
     schedules=[hourly_metrics_schedule, daily_rollup_schedule],
 )

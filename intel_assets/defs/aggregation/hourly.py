@@ -19,6 +19,7 @@ from intel_assets.defs.aggregation.common import (
     markdown_preview,
     read_snapshots,
 )
+from intel_assets.freshness import HOURLY_FRESHNESS
 from intel_assets.partitions import hourly_partitions
 from intel_assets.resources.hot_tier import dumps
 from intel_assets.resources.warehouse import PostgresWarehouse, RowScope, frame_rows
@@ -341,6 +342,7 @@ def _read_analyses(
     kinds={"postgres", "pandas"},
     group_name="aggregation",
     description=__doc__,
+    freshness_policy=HOURLY_FRESHNESS,
 )
 def hourly_metrics(
     context: dg.AssetExecutionContext, config: HourlyMetricsConfig, warehouse: PostgresWarehouse

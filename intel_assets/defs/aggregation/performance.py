@@ -22,6 +22,7 @@ from intel_assets.analyzers import regional as regional_analysis
 from intel_assets.analyzers.base import AnalyzerInputs
 from intel_assets.defs.aggregation.common import COLLECTION_DEPS, markdown_preview
 from intel_assets.defs.aggregation.daily import DaySnapshots
+from intel_assets.freshness import DAILY_FRESHNESS
 from intel_assets.partitions import daily_partitions
 from intel_assets.resources.hot_tier import dumps
 from intel_assets.resources.warehouse import PostgresWarehouse, RowScope, frame_rows
@@ -163,6 +164,7 @@ def daily_table_asset(
         kinds={"postgres", "pandas"},
         group_name="aggregation",
         description=description,
+        freshness_policy=DAILY_FRESHNESS,
     )
     def _daily_table(
         context: dg.AssetExecutionContext, warehouse: PostgresWarehouse

@@ -6,6 +6,7 @@ pruning only what a verified archive holds.
 
 import dagster as dg
 
+from intel_assets.defs.archive.checks import monthly_archive_checks, retention_checks
 from intel_assets.defs.archive.monthly import monthly_archive
 from intel_assets.defs.archive.retention import retention
 from intel_assets.partitions import monthly_partitions
@@ -32,6 +33,7 @@ retention_schedule = dg.ScheduleDefinition(
 
 defs = dg.Definitions(
     assets=[monthly_archive, retention],
+    asset_checks=[monthly_archive_checks, retention_checks],
     jobs=[monthly_archive_job, retention_job],
     schedules=[monthly_archive_schedule, retention_schedule],
 )

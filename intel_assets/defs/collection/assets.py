@@ -22,6 +22,7 @@ from intel_assets.defs.collection.youtube import (
     hot_tier_write,
     snapshot_writes,
 )
+from intel_assets.freshness import COLLECTION_FRESHNESS
 from intel_assets.partitions import games_partitions
 from intel_assets.resources.hot_tier import RedisHotTier
 from intel_assets.resources.twitch import TwitchResource
@@ -76,6 +77,7 @@ def collection_id(context: dg.AssetExecutionContext) -> str:
     group_name="collection",
     kinds={"youtube", "postgres", "redis"},
     pool="youtube_api",
+    freshness_policy=COLLECTION_FRESHNESS,
 )
 def youtube_videos(
     context: dg.AssetExecutionContext,
@@ -132,6 +134,7 @@ def youtube_videos(
     group_name="collection",
     kinds={"twitch", "postgres", "redis"},
     pool="twitch_api",
+    freshness_policy=COLLECTION_FRESHNESS,
 )
 def twitch_streams(
     context: dg.AssetExecutionContext,

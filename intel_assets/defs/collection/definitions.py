@@ -8,10 +8,12 @@ from intel_assets.defs.collection.assets import (
     youtube_collection_job,
     youtube_videos,
 )
+from intel_assets.defs.collection.checks import twitch_streams_checks, youtube_videos_checks
 from intel_assets.defs.collection.sensors import collection_sensor, game_discovery_sensor
 
 defs = dg.Definitions(
     assets=[youtube_videos, twitch_streams],
+    asset_checks=[youtube_videos_checks, twitch_streams_checks],
     jobs=[youtube_collection_job, twitch_collection_job],
     sensors=[collection_sensor, game_discovery_sensor],
 )
