@@ -30,11 +30,11 @@ def normalize_text(text: str) -> str:
     Full-width letters, ligatures, trade marks and odd spacing compare the way a reader would:
     full-width FORTNITE, `Fortnite™` and `fortnite` are the same word; `fort-nite` is two.
     """
-    # Symbols first, or NFKC turns "Fortnite™" into "fortnitetm".
-    without_symbols = "".join(
-        " " if unicodedata.category(ch).startswith("S") else ch for ch in text
-    )
-    folded = unicodedata.normalize("NFKC", without_symbols).casefold()
+    if not text.isascii():
+        # Symbols first, or NFKC turns "Fortnite™" into "fortnitetm". ASCII text has no
+        # compatibility characters, so most titles skip this per-character pass.
+        text = "".join(" " if unicodedata.category(ch).startswith("S") else ch for ch in text)
+    folded = unicodedata.normalize("NFKC", text).casefold()
     return " ".join(re.findall(r"\w+", folded))
 
 

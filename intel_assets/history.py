@@ -97,6 +97,7 @@ def seed_history(
     end: datetime | None = None,
     step: timedelta = timedelta(hours=1),
     on_step: Callable[[datetime], None] | None = None,
+    with_analysis: bool = True,
 ) -> SeedReport:
     """Collect the `days` before `end` (default: the start of this hour) through the sensor.
 
@@ -106,6 +107,7 @@ def seed_history(
         end: The first time not replayed.
         step: Simulated time between two sensor evaluations.
         on_step: Called with each simulated time (progress output).
+        with_analysis: Run the analysis assets after each YouTube collection.
     """
     import time_machine
 
@@ -113,7 +115,7 @@ def seed_history(
     start = stop - timedelta(days=days)
     report = SeedReport(start=start, end=stop)
     jobs = {"youtube_collection_job": youtube_videos, "twitch_collection_job": twitch_streams}
-    followers = analysis_assets()
+    followers = analysis_assets() if with_analysis else []
     instance = dg.DagsterInstance.ephemeral()
     instance.add_dynamic_partitions("games", load_catalog().keys)
     cursor: str | None = None
