@@ -10,7 +10,7 @@ from datetime import datetime, timedelta
 
 from intel_assets.catalog import Catalog
 from intel_assets.simulator.text import VideoText
-from intel_assets.simulator.twitch_world import Session, TwitchWorld
+from intel_assets.simulator.twitch_world import Category, Session, TwitchWorld
 from intel_assets.simulator.world import Channel, Video, YouTubeWorld, to_epoch
 
 
@@ -81,6 +81,11 @@ class World:
         It is what paging `videos.list?chart=mostPopular` to its end returns.
         """
         return [v.video_id for v in self.youtube.chart(region, to_epoch(at))]
+
+    def top_categories(self, at: datetime, first: int) -> list[Category]:
+        """The `first` Twitch categories by live viewers at `at`, as /games/top lists them."""
+        ranked = self.twitch.ranked_categories(to_epoch(at))[:first]
+        return [self.twitch.categories[i] for i in ranked]
 
     def live_streams(self, game: str, at: datetime) -> list[Session]:
         """Streams of a game live at `at`, most viewers first.

@@ -184,11 +184,7 @@ class TwitchApi:
 
     def games_top(self, query: HelixQuery, at: float) -> JsonBody:
         """GET /games/top: categories by live viewers now (Helix sends no viewer counts)."""
-        ranked = sorted(
-            range(len(self.world.categories)),
-            key=lambda i: (-self.world.category_viewers(i, at), self.world.categories[i].game_id),
-        )
-        page, pagination = _paged(query, ranked)
+        page, pagination = _paged(query, self.world.ranked_categories(at))
         return {"data": [self._game_item(i) for i in page], "pagination": pagination}
 
     def games(self, query: HelixQuery, at: float) -> JsonBody:

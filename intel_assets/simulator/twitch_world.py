@@ -268,6 +268,13 @@ class TwitchWorld:
         live.sort(key=lambda s: (-s.viewers_at(at), s.stream_id))
         return live
 
+    def ranked_categories(self, at: float) -> list[int]:
+        """Category indexes by live viewers at `at`, most first (the order of /games/top)."""
+        return sorted(
+            range(len(self.categories)),
+            key=lambda i: (-self.category_viewers(i, at), self.categories[i].game_id),
+        )
+
     def category_viewers(self, category: int, at: float) -> int:
         """Total live viewers of a category at `at`."""
         return sum(s.viewers_at(at) for s in self.live_sessions(category, at))

@@ -12,7 +12,6 @@ Every minute the collection sensor:
 import json
 import re
 from datetime import UTC, datetime
-from typing import Any
 
 import dagster as dg
 
@@ -46,6 +45,7 @@ from intel_assets.resources.youtube import YouTubeResource
 
 GAMING_CATEGORY = "20"
 GAMES = "games"
+DISCOVERY_TOP_GAMES = 20
 
 
 def game_schedules(
@@ -220,31 +220,44 @@ def game_discovery_sensor(
     twitch: TwitchResource,
     warehouse: PostgresWarehouse,
 ) -> dg.SensorResult | dg.SkipReason:
-    """Discover games from Twitch's top games (off by default: each new game costs quota)."""
-    top = twitch.client().top_games(first=20)
+    """Discover games from Twitch's top games (off by default: each new game costs quota).
+
+    Categories without an IGDB id (Just Chatting, Music, Art...) are not games and are skipped.
+    A discovered game's only match phrase is its Twitch name (`store.discovered_game_config`).
+    """
+    with twitch.client() as client:
+        top = client.top_games(first=DISCOVERY_TOP_GAMES)
     catalog = effective_catalog(warehouse)
     known_ids = set(catalog.by_twitch_id())
+    taken = set(catalog.games)
     now = datetime.now(UTC)
-    new: list[dict[str, Any]] = []
+    new: list[tuple[str, str, str, int, datetime]] = []
+    not_games: list[str] = []
     for rank, game in enumerate(top, start=1):
         if game.game_id in known_ids:
             continue
-        key = _game_key(game.name, set(catalog.games))
-        if key is None:
-            context.log.warning(f"skipped Twitch game {game.name!r}: no usable key")
+        if not game.igdb_id:
+            not_games.append(game.name)
             continue
-        new.append({"key": key, "name": game.name, "id": game.game_id, "rank": rank})
+        key = _game_key(game.name, taken)
+        if key is None:
+            context.log.warning(f"skipped Twitch game {game.name!r}: no usable partition key")
+            continue
+        taken.add(key)
+        new.append((key, game.name, game.game_id, rank, now))
+    if not_games:
+        context.log.info(f"skipped {len(not_games)} categories that are not games: {not_games}")
     if not new:
-        return dg.SkipReason(f"all of Twitch's top {len(top)} games are tracked")
+        return dg.SkipReason(f"every game of Twitch's top {len(top)} is tracked")
     with warehouse.connection() as conn, conn.cursor() as cur:
         cur.executemany(
             b"INSERT INTO intel_discovered_games "
             b"(game_key, display_name, twitch_game_id, twitch_rank, discovered_at) "
             b"VALUES (%s, %s, %s, %s, %s) ON CONFLICT DO NOTHING",
-            [(g["key"], g["name"], g["id"], g["rank"], now) for g in new],
+            new,
         )
     return dg.SensorResult(
-        dynamic_partitions_requests=[games_partitions.build_add_request([g["key"] for g in new])]
+        dynamic_partitions_requests=[games_partitions.build_add_request([g[0] for g in new])]
     )
 
 

@@ -1,5 +1,5 @@
 import math
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import dagster as dg
@@ -255,7 +255,7 @@ def test_twitch_streams_keeps_every_live_stream_once(
     assert result.success
     truth = simulator.world.live_streams("fortnite", T0)
     rows = warehouse.fetch_frame(
-        b"SELECT stream_id, viewer_count, language FROM stream_snapshots WHERE game_key = 'fortnite'"
+        b"SELECT stream_id, viewer_count FROM stream_snapshots WHERE game_key = 'fortnite'"
     )
     assert len(rows) == len(truth) > 100  # more than one page of 100
     assert rows["stream_id"].is_unique
