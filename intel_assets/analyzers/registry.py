@@ -150,9 +150,20 @@ def run(name: str, inputs: AnalyzerInputs, *, stale: bool = False) -> AnalysisRe
         spec = ANALYZERS[name]
     except KeyError:
         raise KeyError(f"no analyzer {name!r}; known: {', '.join(ANALYZERS)}") from None
+    return run_spec(spec, inputs, stale=stale)
+
+
+def run_spec(spec: AnalyzerSpec, inputs: AnalyzerInputs, *, stale: bool = False) -> AnalysisResult:
+    """`run` for a spec in hand (the asset factory builds its assets from any mapping of specs).
+
+    Args:
+        spec: The analyzer and how to trust it.
+        inputs: The game's snapshots.
+        stale: The game's latest collection failed.
+    """
     intel = spec.analyze(inputs)
     return analysis_result(
-        analyzer=name,
+        analyzer=spec.name,
         game_key=inputs.game_key,
         as_of=inputs.as_of,
         data_age_seconds=inputs.data_age_seconds(spec.needs),
