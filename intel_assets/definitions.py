@@ -11,6 +11,7 @@ import dagster as dg
 from dagster_aws.s3 import S3Resource
 
 from intel_assets.defs.aggregation.definitions import defs as aggregation_defs
+from intel_assets.defs.analysis.definitions import defs as analysis_defs
 from intel_assets.defs.archive.definitions import defs as archive_defs
 from intel_assets.defs.collection.assets import CollectionPolicy
 from intel_assets.defs.collection.definitions import defs as collection_defs
@@ -61,5 +62,10 @@ def build_resources() -> dict[str, object]:
 @dg.definitions
 def defs() -> dg.Definitions:
     """Creator Intel's asset graph, checks, schedules and sensors, with their resources."""
-    domains: list[dg.Definitions] = [collection_defs, aggregation_defs, archive_defs]
+    domains: list[dg.Definitions] = [
+        collection_defs,
+        analysis_defs,
+        aggregation_defs,
+        archive_defs,
+    ]
     return dg.Definitions.merge(*domains, dg.Definitions(resources=build_resources()))
