@@ -232,6 +232,29 @@ def _cmd_test(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_health(args: argparse.Namespace) -> int:
+    import json
+
+    from intel_assets import health
+
+    report = health.check_health(Settings.from_env())
+    print(json.dumps(report.to_dict(), indent=2) if args.json else health.render_table(report))
+    return 0 if report.healthy else 1
+
+
+def _cmd_metrics(args: argparse.Namespace) -> int:
+    from intel_assets import metrics
+    from intel_assets.logs import configure_cli_logging
+
+    configure_cli_logging()
+    urls = services.running_urls(Settings.from_env())
+    registry = metrics.build_registry(urls["redis"] or "", urls["postgres"])
+    url = f"http://{args.host}:{args.port}/metrics"
+    print(f"intel-assets: Prometheus metrics on {url}", file=sys.stderr, flush=True)
+    metrics.serve_metrics(registry, args.port, args.host)
+    return 0
+
+
 def _cmd_simulator(args: argparse.Namespace) -> int:
     import logging
 
@@ -281,6 +304,19 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("seed-history", help="collect N past days on the simulator")
     p.add_argument("--days", type=float, default=2.0)
     p.set_defaults(func=_cmd_seed_history)
+
+    p = sub.add_parser(
+        "health",
+        help="report Postgres, Redis, the archive, quota, breakers and freshness "
+        "(exit 1 when something fails)",
+    )
+    p.add_argument("--json", action="store_true", help="print the report as JSON")
+    p.set_defaults(func=_cmd_health)
+
+    p = sub.add_parser("metrics", help="serve Prometheus metrics read from Redis and Postgres")
+    p.add_argument("--host", default="127.0.0.1")
+    p.add_argument("--port", type=int, default=9108)
+    p.set_defaults(func=_cmd_metrics)
 
     p = sub.add_parser("simulator", help="serve the local YouTube + Twitch API simulator")
     p.add_argument("--host", default="127.0.0.1")

@@ -29,8 +29,9 @@ from intel_assets.settings import (
 
 def build_resources() -> dict[str, object]:
     """The resources every domain shares, configured from the environment at run time."""
-    warehouse = PostgresWarehouse(url=dg.EnvVar("INTEL_POSTGRES_URL"))
     hot_tier = RedisHotTier(url=dg.EnvVar("INTEL_REDIS_URL"))
+    # The warehouse counts the rows it writes in Redis, for the Prometheus metrics.
+    warehouse = PostgresWarehouse(url=dg.EnvVar("INTEL_POSTGRES_URL"), metrics=hot_tier)
     # S3 endpoint, region and credentials: boto3 reads AWS_* from the environment itself.
     archive = ArchiveStore(url=dg.EnvVar("INTEL_ARCHIVE_URL"), s3=S3Resource())
     # Base URLs are not secrets: read when the definitions load (never at import), with the

@@ -27,6 +27,13 @@ The other state a Prometheus exporter reads lives where its owner keeps it:
                                                 (see intel_assets.resources.quota)
     intel:twitch:ratelimit                      hash: limit, remaining, reset (epoch seconds)
                                                 from Twitch's last Ratelimit-* headers
+
+The warehouse counts what it writes, after each committed transaction:
+
+    intel:metrics:rows_written         field `table` → rows written (counter; `replace_many`
+                                                       and `append_rows` of PostgresWarehouse)
+
+`intel_assets.metrics` exposes all of it to Prometheus.
 """
 
 import logging
@@ -43,6 +50,7 @@ ERRORS_KEY = "intel:metrics:api:errors"
 LATENCY_SUM_KEY = "intel:metrics:api:latency_sum"
 LATENCY_COUNT_KEY = "intel:metrics:api:latency_count"
 LATENCY_BUCKET_KEY = "intel:metrics:api:latency_bucket"
+ROWS_WRITTEN_KEY = "intel:metrics:rows_written"
 # Upper bounds (seconds) of the latency histogram: local answers take milliseconds, Google's
 # tens to hundreds, a slow or stuck API seconds up to the timeout.
 LATENCY_BUCKETS: tuple[float, ...] = (0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
@@ -150,3 +158,29 @@ def read_api_metrics(client: redis.Redis) -> ApiMetrics:
         latency_count={_split2(k): int(v) for k, v in counts.items()},
         latency_buckets={_split3(k): int(v) for k, v in buckets.items()},
     )
+
+
+def record_rows_written(client: redis.Redis, rows_by_table: Mapping[str, int]) -> bool:
+    """Count rows a committed write put in each table, in one pipelined round trip.
+
+    Like the API metrics, this never fails the write it counts: if Redis does not answer, the
+    rows go uncounted and a warning is logged.
+
+    Returns:
+        Whether Redis recorded them.
+    """
+    pipe = client.pipeline(transaction=False)
+    for table, rows in rows_by_table.items():
+        pipe.hincrby(ROWS_WRITTEN_KEY, table, int(rows))
+    try:
+        pipe.execute()
+    except (redis.RedisError, OSError) as error:
+        log.warning("rows written not recorded (%s: %s)", type(error).__name__, error)
+        return False
+    return True
+
+
+def read_rows_written(client: redis.Redis) -> dict[str, int]:
+    """Rows written per table since the counters began (one round trip)."""
+    raw: Mapping[str, str] = client.hgetall(ROWS_WRITTEN_KEY)  # type: ignore[assignment]
+    return {table: int(rows) for table, rows in raw.items()}

@@ -264,19 +264,29 @@ def embedded_pids(settings: Settings) -> dict[str, int | None]:
     }
 
 
+def running_urls(settings: Settings) -> dict[str, str | None]:
+    """Where the warehouse and Redis answer if they run, without starting anything.
+
+    External services: their configured URLs. Embedded ones: their sockets in the state folder,
+    or None for an embedded Postgres that is not running (its socket folder is unknown then).
+    """
+    postgres_url = settings.postgres_url
+    if not postgres_url and embedded_pids(settings)["postgres"] is not None:
+        socket_dir = (_postgres_dir(settings) / "postmaster.pid").read_text().splitlines()[4]
+        postgres_url = f"postgresql://postgres@/{WAREHOUSE_DATABASE}?host={socket_dir}"
+    redis_url = settings.redis_url or f"unix://{_redis_socket(settings)}?db=0"
+    return {"postgres": postgres_url, "redis": redis_url}
+
+
 def status(settings: Settings) -> dict[str, str]:
     """One line per service: embedded or external, where, and whether it answers."""
     lines: dict[str, str] = {}
-    pids = embedded_pids(settings)
+    urls = running_urls(settings)
     if settings.postgres_url:
         target = f"external {redact_url(settings.postgres_url)}"
-        url = settings.postgres_url
     else:
         target = f"embedded in {_postgres_dir(settings)}"
-        url = None
-        if pids["postgres"] is not None:
-            socket_dir = (_postgres_dir(settings) / "postmaster.pid").read_text().splitlines()[4]
-            url = f"postgresql://postgres@/{WAREHOUSE_DATABASE}?host={socket_dir}"
+    url = urls["postgres"]
     answering = False
     if url is not None:
         try:
@@ -287,11 +297,11 @@ def status(settings: Settings) -> dict[str, str]:
             answering = False
     lines["postgres"] = f"{target}: {'up' if answering else 'down'}"
     if settings.redis_url:
-        redis_target, redis_url = f"external {redact_url(settings.redis_url)}", settings.redis_url
+        redis_target = f"external {redact_url(settings.redis_url)}"
     else:
         redis_target = f"embedded in {_redis_dir(settings)}"
-        redis_url = f"unix://{_redis_socket(settings)}?db=0"
-    lines["redis"] = f"{redis_target}: {'up' if _redis_answers(redis_url) else 'down'}"
+    answering = _redis_answers(urls["redis"] or "")
+    lines["redis"] = f"{redis_target}: {'up' if answering else 'down'}"
     return lines
 
 

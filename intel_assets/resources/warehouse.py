@@ -22,6 +22,9 @@ from psycopg.rows import dict_row
 from psycopg_pool import ConnectionPool
 from pydantic import PrivateAttr
 
+from intel_assets.observability import record_rows_written
+from intel_assets.resources.hot_tier import RedisHotTier
+
 
 @dataclass(frozen=True)
 class RowScope:
@@ -122,11 +125,14 @@ class PostgresWarehouse(dg.ConfigurableResource):
         url: libpq URL of the warehouse database (from `INTEL_POSTGRES_URL`).
         max_pool_size: Connections the pool opens at most in one process.
         connect_timeout_seconds: How long a new connection may take before it fails.
+        metrics: The Redis server committed writes are counted in (rows per table, exposed to
+            Prometheus by `intel_assets.metrics`); None counts nothing.
     """
 
     url: str
     max_pool_size: int = 4
     connect_timeout_seconds: float = 10.0
+    metrics: RedisHotTier | None = None
 
     _pool: ConnectionPool | None = PrivateAttr(default=None)
     _partitioned: dict[str, bool] = PrivateAttr(default_factory=dict)
@@ -184,6 +190,11 @@ class PostgresWarehouse(dg.ConfigurableResource):
             self._partitioned[table] = bool(row and row[0])
         return self._partitioned[table]
 
+    def _count_rows(self, rows_by_table: Mapping[str, int]) -> None:
+        """Count committed rows per table in Redis (never fails the write that made them)."""
+        if self.metrics is not None and rows_by_table:
+            record_rows_written(self.metrics.client(), rows_by_table)
+
     def replace_rows(
         self,
         table: str,
@@ -236,6 +247,10 @@ class PostgresWarehouse(dg.ConfigurableResource):
                     params,
                 )
                 written.append(_copy_rows(conn, write.table, write.columns, write.rows))
+        rows_by_table: dict[str, int] = {}
+        for write, rows in zip(writes, written, strict=True):
+            rows_by_table[write.table] = rows_by_table.get(write.table, 0) + rows
+        self._count_rows(rows_by_table)
         return written
 
     def append_rows(self, table: str, columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> int:
@@ -253,7 +268,9 @@ class PostgresWarehouse(dg.ConfigurableResource):
             The number of rows written.
         """
         with self.connection() as conn, conn.transaction():
-            return _copy_rows(conn, table, columns, rows)
+            written = _copy_rows(conn, table, columns, rows)
+        self._count_rows({table: written})
+        return written
 
 
 def _copy_rows(
