@@ -1,4 +1,5 @@
 import math
+from collections.abc import Sequence
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
@@ -154,7 +155,9 @@ def test_day_two_trends_come_from_day_one_as_stored_and_reruns_are_identical(
     assert _daily(warehouse) == first
 
 
-def expected_daily(video_rows: list[dict], hourly: pd.DataFrame) -> list[dict[str, Any]]:
+def expected_daily(
+    video_rows: list[dict], hourly: pd.DataFrame, games: Sequence[str] = GAMES
+) -> list[dict[str, Any]]:
     """Daily rows by a plain pandas route over the same snapshots and hourly expectation."""
     videos = pd.DataFrame(video_rows)
     videos["day"] = videos["collected_at"].dt.floor("D")
@@ -162,20 +165,22 @@ def expected_daily(video_rows: list[dict], hourly: pd.DataFrame) -> list[dict[st
     out: list[dict[str, Any]] = []
     previous: dict[str, dict[str, Any]] = {}
     for day in sorted(videos["day"].unique()):
-        for game in GAMES:
+        for game in games:
             g = videos[(videos["day"] == day) & (videos["game_key"] == game)]
             latest = g.sort_values("collected_at").drop_duplicates("video_id", keep="last")
             likes = latest["like_count"].astype("float64")
-            eng = ((likes + latest["comment_count"]) / latest["view_count"].where(
+            comments = latest["comment_count"].astype("float64").fillna(0.0)
+            eng = ((likes + comments) / latest["view_count"].where(
                 latest["view_count"] > 0)).clip(upper=1.0)  # fmt: skip
             h = hourly[(hourly["day"] == day) & (hourly["category_key"] == game)]
             hv = h[h["video_count"] > 0]  # best, worst and peak hours are hours with videos
             shorts = latest[latest["is_short"]]["view_count"].mean()
             longs = latest[~latest["is_short"]]["view_count"].mean()
+            descriptions = latest["description"] if "description" in latest else [""] * len(latest)
             langs = pd.Series(
-                [language_of(a, b, t) for a, b, t in zip(
+                [language_of(a, b, t, d) for a, b, t, d in zip(
                     latest["default_audio_language"], latest["default_language"],
-                    latest["title"], strict=True)]
+                    latest["title"], descriptions, strict=True)]
             ).dropna().value_counts()  # fmt: skip
             p = (langs / langs.sum()).to_numpy()
             row: dict[str, Any] = dict(

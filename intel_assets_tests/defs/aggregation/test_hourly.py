@@ -231,12 +231,14 @@ def generated_snapshots(hours: int, seed: int = 7) -> tuple[list[dict], list[dic
     return videos, streams
 
 
-def language_of(audio: object, metadata: object, title: str) -> str | None:
-    """The declared language's base code, else what regional analysis detects in the title."""
+def language_of(
+    audio: object, metadata: object, title: str, description: object = ""
+) -> str | None:
+    """The declared language's base code, else what regional analysis detects in the text."""
     declared = audio if isinstance(audio, str) else metadata if isinstance(metadata, str) else None
     if declared:
         return declared.split("-")[0].lower()
-    return detect_language(f"{title}\n")
+    return detect_language(f"{title}\n{description if isinstance(description, str) else ''}")
 
 
 def expected_hourly(video_rows: list[dict], stream_rows: list[dict]) -> pd.DataFrame:
@@ -246,17 +248,21 @@ def expected_hourly(video_rows: list[dict], stream_rows: list[dict]) -> pd.DataF
     v = videos.assign(hour=videos["collected_at"].dt.floor("h"))
     snapshot_count = v.groupby(["game_key", "hour"]).size().to_dict()
     latest = v.loc[v.groupby(["game_key", "hour", "video_id"])["collected_at"].idxmax()].copy()
+    descriptions = latest["description"] if "description" in latest else [""] * len(latest)
     latest["lang"] = [
-        language_of(a, b, t)
-        for a, b, t in zip(
+        language_of(a, b, t, d)
+        for a, b, t, d in zip(
             latest["default_audio_language"],
             latest["default_language"],
             latest["title"],
+            descriptions,
             strict=True,
         )
     ]
     likes = latest["like_count"].astype("float64")
-    latest["eng"] = ((likes + latest["comment_count"]) / latest["view_count"].where(
+    # Hidden or disabled comments count as none (hidden likes leave engagement undefined).
+    comments = latest["comment_count"].astype("float64").fillna(0.0)
+    latest["eng"] = ((likes + comments) / latest["view_count"].where(
         latest["view_count"] > 0)).clip(upper=1.0)  # fmt: skip
     out = []
     for (game, hour), g in latest.groupby(["game_key", "hour"]):
