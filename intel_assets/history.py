@@ -4,9 +4,9 @@ A new user's warehouse is empty, so there is nothing to backfill in the UI. This
 last N days on the simulator: the process clock travels hour by hour (the `time-machine`
 package moves `datetime.now()` for our code and for the simulator running in this process),
 and at each step the real `collection_sensor` decides what is due and the real collection
-assets run for it in process, followed by the game's analysis. The rows that land are the ones
-the live pipeline would have written at those times, so every hourly and daily partition of
-those days can be computed from them.
+assets run for it in process with their checks, followed by the game's analysis. The rows that
+land are the ones the live pipeline would have written at those times, so every hourly and
+daily partition of those days can be computed from them.
 
 Only for the simulator: real APIs cannot answer for the past.
 """
@@ -21,6 +21,7 @@ import dagster as dg
 
 from intel_assets.catalog import load_catalog
 from intel_assets.defs.collection.assets import CollectionPolicy, twitch_streams, youtube_videos
+from intel_assets.defs.collection.checks import COLLECTION_CHECKS
 from intel_assets.defs.collection.sensors import collection_sensor
 from intel_assets.resources.hot_tier import RedisHotTier
 from intel_assets.resources.twitch import TwitchResource
@@ -34,6 +35,25 @@ SIMULATOR_CLIENT_ID = "simulator-client"
 SIMULATOR_CLIENT_SECRET = "simulator-secret"
 
 
+@dataclass(frozen=True)
+class FailedCheck:
+    """An asset check that failed during a seeding.
+
+    Attributes:
+        at: The simulated time of the run.
+        partition: The run's game.
+        check: The check's name.
+        severity: "ERROR" or "WARN".
+        description: What the check found.
+    """
+
+    at: datetime
+    partition: str
+    check: str
+    severity: str
+    description: str
+
+
 @dataclass
 class SeedReport:
     """What a seeding did.
@@ -43,12 +63,16 @@ class SeedReport:
         end: The last simulated time.
         runs: Materializations by asset key.
         failed: Runs that failed (their errors are logged).
+        checks: Asset check evaluations by check name, passed or not.
+        failed_checks: Asset check evaluations that failed (ERROR ones also fail their run).
     """
 
     start: datetime
     end: datetime
     runs: dict[str, int] = field(default_factory=dict)
     failed: int = 0
+    checks: dict[str, int] = field(default_factory=dict)
+    failed_checks: list[FailedCheck] = field(default_factory=list)
 
 
 def simulator_resources(
@@ -133,7 +157,10 @@ def seed_history(
             cursor = result.cursor
             for request in result.run_requests or []:
                 asset = jobs[request.job_name or ""]
-                selection = [asset, *followers] if asset is youtube_videos else [asset]
+                checks = COLLECTION_CHECKS[asset.key]
+                selection = (
+                    [asset, checks, *followers] if asset is youtube_videos else [asset, checks]
+                )
                 outcome = dg.materialize(
                     selection,
                     partition_key=request.partition_key,
@@ -153,5 +180,18 @@ def seed_history(
                 for event in outcome.get_asset_materialization_events():
                     name = event.asset_key.to_user_string() if event.asset_key else "?"
                     report.runs[name] = report.runs.get(name, 0) + 1
+                for check in outcome.get_asset_check_evaluations():
+                    report.checks[check.check_name] = report.checks.get(check.check_name, 0) + 1
+                    if check.passed:
+                        continue
+                    report.failed_checks.append(
+                        FailedCheck(
+                            at=at,
+                            partition=request.partition_key or "",
+                            check=check.check_name,
+                            severity=check.severity.value,
+                            description=check.description or "",
+                        )
+                    )
         at += step
     return report
