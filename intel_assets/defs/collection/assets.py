@@ -122,6 +122,13 @@ def youtube_videos(
     hot_tier_write(hot_tier, game_key, outcome)
     metadata = asset_metadata(outcome, client.units_spent(), elapsed_since(started))
     metadata.update({f"fetched_{k}": v for k, v in outcome.fetched.items()})
+    # The Pacific day's spend so far per bucket, as numbers the UI plots across collections.
+    metadata.update(
+        {
+            f"quota_day_share_{name}": round(b.share_used, 6)
+            for name, b in youtube.quota_status().items()
+        }
+    )
     context.log.info(
         f"{game_key}: {len(outcome.rows)} videos ({outcome.new_videos} new), "
         f"units {client.units_spent()}, changed={outcome.changed}"

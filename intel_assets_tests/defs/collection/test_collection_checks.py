@@ -202,7 +202,12 @@ def test_a_collection_run_checks_its_own_game_and_passes_on_the_simulator(
     fortnite = {e.check_name: e for e in collected.get_asset_check_evaluations()}
     every_game = _run_checks(youtube_videos_checks, youtube_videos, resources)
 
-    videos = collected.asset_materializations_for_node("youtube_videos")[0].metadata["videos"]
+    metadata = collected.asset_materializations_for_node("youtube_videos")[0].metadata
+    videos = metadata["videos"]
+    # The day's first collection in a fresh Redis: the day's share is this run's units / limit.
+    units = metadata["units_default"].value
+    assert isinstance(units, int) and units > 0
+    assert metadata["quota_day_share_default"].value == units / 10_000
     assert sorted(fortnite) == sorted(YOUTUBE_NAMES)
     assert failed(fortnite) == {}
     assert fortnite["youtube_videos_has_unique_video_ids"].metadata["snapshots_checked"].value == 1
