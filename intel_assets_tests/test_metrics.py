@@ -10,6 +10,7 @@ from typing import Any
 
 import dagster as dg
 import httpx
+import psycopg
 import pytest
 import time_machine
 from prometheus_client.parser import text_string_to_metric_families
@@ -173,3 +174,23 @@ def test_the_metrics_command_serves_the_scrape_and_stops_on_sigterm(
         process.send_signal(signal.SIGTERM)
         code = process.wait(timeout=30)
     assert code == 0
+
+
+def test_rows_are_counted_once_committed_and_a_rolled_back_write_counts_nothing(
+    counting_warehouse: PostgresWarehouse, hot_tier: RedisHotTier
+):
+    from intel_assets.observability import read_rows_written
+    from intel_assets.resources.warehouse import RowScope
+
+    scope = RowScope(equals={"game_key": "fortnite", "source": "youtube"})
+    columns = ["game_key", "source", "last_row_count"]
+    counting_warehouse.replace_rows(
+        "intel_collection_state", columns, [("fortnite", "youtube", 3)], scope=scope
+    )
+    with pytest.raises(psycopg.errors.CheckViolation):
+        # 'tiktok' breaks the table's CHECK on source: the transaction rolls back.
+        counting_warehouse.replace_rows(
+            "intel_collection_state", columns, [("fortnite", "tiktok", 1)], scope=scope
+        )
+
+    assert read_rows_written(hot_tier.client()) == {"intel_collection_state": 1}
