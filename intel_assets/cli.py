@@ -232,6 +232,28 @@ def _cmd_test(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_api(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from intel_assets.api import ApiConfig, create_app
+
+    settings = Settings.from_env()
+    endpoints = prepare(settings)
+    config = ApiConfig.from_environment(
+        endpoints.postgres_url, endpoints.redis_url, settings.resolved_archive_url, os.environ
+    )
+    keys = "API keys required" if config.api_keys else "no API keys: open to every client"
+    print(f"intel-assets: read API on http://{args.host}:{args.port} ({keys})", file=sys.stderr)
+    uvicorn.run(
+        create_app(config),
+        host=args.host,
+        port=args.port,
+        access_log=not args.no_access_log,
+        log_level="info",
+    )
+    return 0
+
+
 def _cmd_health(args: argparse.Namespace) -> int:
     import json
 
@@ -304,6 +326,12 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("seed-history", help="collect N past days on the simulator")
     p.add_argument("--days", type=float, default=2.0)
     p.set_defaults(func=_cmd_seed_history)
+
+    p = sub.add_parser("api", help="serve the read API (FastAPI on uvicorn)")
+    p.add_argument("--host", default="127.0.0.1")
+    p.add_argument("--port", type=int, default=8000)
+    p.add_argument("--no-access-log", action="store_true", help="do not log each request")
+    p.set_defaults(func=_cmd_api)
 
     p = sub.add_parser(
         "health",
