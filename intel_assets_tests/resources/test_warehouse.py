@@ -168,3 +168,63 @@ def test_replace_many_writes_every_table_or_none(warehouse: PostgresWarehouse):
         assert conn.execute("SELECT unchanged_streak FROM intel_collection_state").fetchall() == [
             (1,)
         ]
+
+
+def test_frame_rows_converts_whole_columns_as_cell_by_cell_rules_say():
+    at = datetime(2026, 3, 4, 5, 6, 7, 890_000, tzinfo=UTC)
+    frame = pd.DataFrame(
+        {
+            # A count column with a gap is float in pandas: whole values go back to int.
+            "count": [136286.0, None, 2.0**40],
+            "ratio": [0.25, 1.0, float("nan")],
+            "at": [at, pd.NaT, at],
+            "nullable": pd.array([1, None, 3], dtype="Int64"),
+            "text": pd.array(["ñandú 🎮", None, ""], dtype="string"),
+            "tags": [["a", "b"], [], None],
+            "mixed": [{"a": 1}, float("nan"), "x"],
+        }
+    )
+
+    rows = list(frame_rows(frame, list(frame.columns)))
+
+    assert rows == [
+        (136286, 0.25, at, 1, "ñandú 🎮", ["a", "b"], {"a": 1}),
+        (None, 1, None, None, None, [], None),
+        (2**40, None, at, 3, "", None, "x"),
+    ]
+    assert [type(v) for v in rows[0][:4]] == [int, float, datetime, int]
+
+
+def test_arrays_and_json_text_round_trip_through_the_binary_copy(warehouse: PostgresWarehouse):
+    from psycopg.types.json import Jsonb
+
+    collected = datetime(2031, 7, 15, 12, tzinfo=UTC)
+    stream = ("valorant", "516575", collected, "run-1", 5, collected, "t")
+    columns = ["stream_id", "user_id", "game_key", "twitch_game_id", "collected_at",
+               "collection_id", "viewer_count", "started_at", "title", "tags"]  # fmt: skip
+    warehouse.replace_rows(
+        "stream_snapshots",
+        columns,
+        [("s1", "u1", *stream, ["ñandú 🎮", None, ""]), ("s2", "u2", *stream, [])],
+        scope=RowScope(equals={"game_key": "valorant", "collection_id": "run-1"}),
+        partition_months=[date(2031, 7, 1)],
+    )
+    warehouse.append_rows(
+        "intel_quota_log",
+        ["platform", "bucket", "operation", "units_used", "units_remaining", "quota_day",
+         "metadata", "created_at"],
+        [
+            ("youtube", "default", "a", 1, 9, date(2031, 7, 15), '{"ids": 50}', collected),
+            ("youtube", "default", "b", 1, 8, date(2031, 7, 15), Jsonb({"ids": [1, "ü"]}),
+             collected),
+        ],
+    )  # fmt: skip
+
+    with warehouse.connection() as conn:
+        tags = conn.execute("SELECT tags FROM stream_snapshots ORDER BY stream_id").fetchall()
+        metadata = conn.execute(
+            "SELECT metadata FROM intel_quota_log ORDER BY operation"
+        ).fetchall()
+    assert tags == [(["ñandú 🎮", None, ""],), ([],)]
+    # JSON text is stored as the object it spells, not as a JSON string.
+    assert metadata == [({"ids": 50},), ({"ids": [1, "ü"]},)]
