@@ -65,13 +65,18 @@ def build_store(config: ApiConfig) -> IntelStore:
 
 
 def _open(store: IntelStore) -> None:
-    """Create both clients before the first request, so no two requests race to create one."""
+    """Create both clients and read the games before the first request.
+
+    Then no two requests race to create a client, and discovered games are known from the
+    first request on.
+    """
     store.gate.hot_tier.client()
     try:
         with store.warehouse.connection():
             pass
     except Exception as error:  # the API starts anyway and answers 503 until Postgres is up
         log.warning("the warehouse does not answer yet (%s)", type(error).__name__)
+    store.games.catalog()
 
 
 def _close(store: IntelStore) -> None:

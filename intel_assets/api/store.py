@@ -54,6 +54,9 @@ UNKNOWN_GAME_RETRY_SECONDS = 5.0
 """An unknown game re-reads the list of games at most this often (a new game may have been
 discovered since); more often would let a client make every request a query."""
 
+KNOWN_GAMES_LISTED = 20
+"""Games an unknown-game message names (the highest priority first)."""
+
 # Errors that mean "Redis is not there", as opposed to a bad key or value.
 _REDIS_DOWN = (redis.ConnectionError, redis.TimeoutError, OSError, StateUnavailableError)
 _POSTGRES_DOWN = (psycopg.OperationalError, PoolTimeout)
@@ -98,7 +101,10 @@ class UnknownGame(LookupError):
 
     def __init__(self, key: str, known: Sequence[str]) -> None:
         shown = key if len(key) <= 80 else key[:80] + "..."
-        super().__init__(f"unknown game {shown!r}; known games: {', '.join(known)}")
+        listed = ", ".join(known[:KNOWN_GAMES_LISTED])
+        more = len(known) - KNOWN_GAMES_LISTED
+        rest = f" and {more} more (GET /v1/games lists them)" if more > 0 else ""
+        super().__init__(f"unknown game {shown!r}; known games: {listed}{rest}")
 
 
 def hot_tier_snapshot_key(platform: Platform, game_key: str) -> str:
