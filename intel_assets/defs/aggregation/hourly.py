@@ -7,21 +7,18 @@ recomputable at any time: a re-run replaces the hour's rows with identical ones.
 """
 
 import time
+from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 import dagster as dg
 import pandas as pd
+import psycopg
 
-from intel_assets.analyzers.common import engagement_rate, latest_per_video, numeric
 from intel_assets.analyzers.regional import normalize_language_code, video_language
-from intel_assets.defs.aggregation.common import (
-    COLLECTION_DEPS,
-    markdown_preview,
-    read_snapshots,
-)
+from intel_assets.defs.aggregation.common import COLLECTION_DEPS, markdown_preview
 from intel_assets.freshness import HOURLY_FRESHNESS
 from intel_assets.partitions import hourly_partitions
-from intel_assets.resources.hot_tier import dumps
 from intel_assets.resources.warehouse import PostgresWarehouse, RowScope, frame_rows
 
 HOURLY_COLUMNS: tuple[str, ...] = (
@@ -33,13 +30,6 @@ HOURLY_COLUMNS: tuple[str, ...] = (
 )  # fmt: skip
 """Every column of `intel_hourly_metrics`, in table order."""
 
-HOURLY_VIDEO_INPUTS: tuple[str, ...] = (
-    "video_id", "view_count", "like_count", "comment_count", "duration_seconds", "is_short",
-    "default_audio_language", "default_language", "title",
-)  # fmt: skip
-"""The `video_snapshots` columns the hourly metrics are computed from (and `description` of
-the rows whose language must be detected, see `read_descriptions`)."""
-
 DEFAULT_ANALYSIS_MAX_AGE = timedelta(hours=6)
 """An analysis older than this at the end of an hour is not "valid then" (the hot tier's TTL)."""
 
@@ -50,131 +40,198 @@ _VIRAL_FIELDS: dict[str, str] = {
     "max_velocity": "max_velocity",
 }
 
+# The hourly rollup runs in Postgres, set-based: one sort picks each (game, hour, video)'s
+# latest snapshot and the metrics are aggregates over those rows. Only languages need Python
+# (regional analysis' rules): declared codes are resolved once per distinct (audio, metadata)
+# pair, and text is detected once per distinct text, only for the latest snapshots that declare
+# no usable language.
+_HOUR = "date_bin('1 hour', collected_at, TIMESTAMPTZ '2000-01-01 00:00:00+00')"
+_WINDOW = "collected_at >= %(start)s AND collected_at < %(end)s"
 
-def _text(value: object) -> str:
-    return "" if value is None or (isinstance(value, float) and pd.isna(value)) else str(value)
+_IN_WINDOW = f"""
+SELECT game_key, {_HOUR} AS hour_start, video_id, collected_at, view_count, like_count,
+    comment_count, duration_seconds, is_short,
+    coalesce(default_audio_language, '') AS audio, coalesce(default_language, '') AS meta
+FROM video_snapshots WHERE {_WINDOW}
+"""
+
+_LATEST_FIRST = """
+ORDER BY game_key, hour_start, video_id, collected_at DESC, view_count DESC NULLS LAST
+"""
+
+_DECLARED_PAIRS = f"""
+SELECT DISTINCT coalesce(default_audio_language, ''), coalesce(default_language, '')
+FROM video_snapshots WHERE {_WINDOW}
+"""
+
+# Only the snapshots that declare no usable language are sorted here: a video whose latest
+# snapshot does declare one gets a needless detection, which the main query then ignores.
+_UNDECLARED_TEXTS = f"""
+SELECT l.game_key, l.collected_at, l.video_id, v.title, v.description
+FROM (
+    SELECT DISTINCT ON (game_key, hour_start, video_id) *
+    FROM ({_IN_WINDOW}) AS in_window
+    WHERE (audio, meta) IN (SELECT * FROM unnest(%(audio)s::text[], %(meta)s::text[]))
+    {_LATEST_FIRST}
+) AS l
+JOIN video_snapshots AS v USING (game_key, collected_at, video_id)
+"""
+
+_VIDEO_HOURS = f"""
+WITH latest AS (
+    SELECT DISTINCT ON (game_key, hour_start, video_id) *,
+        count(*) OVER hour AS snapshot_count, max(collected_at) OVER hour AS last_video_at
+    FROM ({_IN_WINDOW}) AS in_window
+    WINDOW hour AS (PARTITION BY game_key, hour_start)
+    {_LATEST_FIRST}
+),
+resolved AS (
+    SELECT l.*, coalesce(d.language, t.language) AS language,
+        CASE WHEN l.like_count IS NOT NULL AND l.view_count > 0 THEN
+            least((l.like_count + coalesce(l.comment_count, 0))::float8 / l.view_count, 1.0)
+        END AS engagement
+    FROM latest AS l
+    LEFT JOIN unnest(%(audio)s::text[], %(meta)s::text[], %(code)s::text[])
+        AS d(audio, meta, language) USING (audio, meta)
+    LEFT JOIN unnest(%(t_game)s::text[], %(t_at)s::timestamptz[], %(t_video)s::text[],
+        %(t_code)s::text[]) AS t(game_key, collected_at, video_id, language)
+        USING (game_key, collected_at, video_id)
+),
+languages AS (
+    SELECT game_key, hour_start, jsonb_object_agg(language, n)::text AS language_distribution,
+        (array_agg(language ORDER BY n DESC, language))[1] AS dominant_language
+    FROM (
+        SELECT game_key, hour_start, language, count(*) AS n FROM resolved
+        WHERE language IS NOT NULL GROUP BY 1, 2, 3
+    ) AS by_language
+    GROUP BY 1, 2
+)
+SELECT r.game_key, r.hour_start,
+    count(*) AS video_count,
+    avg(r.view_count)::float8 AS avg_views,
+    coalesce(sum(r.view_count), 0)::bigint AS total_views,
+    avg(r.engagement) AS avg_engagement,
+    count(*) FILTER (WHERE r.is_short) AS shorts_count,
+    avg(r.view_count) FILTER (WHERE r.is_short)::float8 AS shorts_avg_views,
+    avg(r.view_count) FILTER (WHERE NOT r.is_short)::float8 AS longform_avg_views,
+    avg(r.duration_seconds)::float8 AS avg_duration_seconds,
+    min(g.language_distribution) AS language_distribution,
+    min(g.dominant_language) AS dominant_language,
+    min(r.snapshot_count) AS snapshot_count,
+    min(r.last_video_at) AS last_video_at
+FROM resolved AS r
+LEFT JOIN languages AS g USING (game_key, hour_start)
+GROUP BY 1, 2
+"""
+
+_STREAM_HOURS = f"""
+SELECT game_key, hour_start, count(*) AS twitch_stream_count,
+    sum(viewer_count)::bigint AS twitch_total_viewers,
+    avg(viewer_count)::float8 AS twitch_avg_viewers, max(last_at) AS last_stream_at,
+    sum(snapshots)::bigint AS stream_rows_read
+FROM (
+    SELECT DISTINCT ON (game_key, hour_start, stream_id) game_key, hour_start, viewer_count,
+        count(*) OVER stream AS snapshots, max(collected_at) OVER stream AS last_at
+    FROM (
+        SELECT game_key, stream_id, collected_at, viewer_count, {_HOUR} AS hour_start
+        FROM stream_snapshots WHERE {_WINDOW}
+    ) AS in_window
+    WINDOW stream AS (PARTITION BY game_key, hour_start, stream_id)
+    ORDER BY game_key, hour_start, stream_id, collected_at DESC
+) AS latest
+GROUP BY 1, 2
+"""
 
 
-def _code(value: object) -> object:
-    return None if value is None or (isinstance(value, float) and pd.isna(value)) else value
+@dataclass
+class HourInputs:
+    """The hour-level aggregates of a window of snapshots, before analyses are joined.
 
-
-def needs_detection(videos: pd.DataFrame) -> pd.Series:
-    """Whether each row declares no usable language, so regional analysis reads its text."""
-    declared = pd.Series(False, index=videos.index)
-    for column in ("default_audio_language", "default_language"):
-        codes = videos[column].map(_code)
-        known = {c: normalize_language_code(c) is not None for c in codes.dropna().unique()}
-        declared |= codes.map(known).fillna(False).astype(bool)
-    return ~declared
-
-
-def video_languages(videos: pd.DataFrame) -> pd.Series:
-    """Each video's language as regional analysis resolves it; None where it cannot be told.
-
-    The audio language, else the metadata language, else the language detected in the title and
-    description (`regional.video_language`); `en-US` and `en` are one language. Identical
-    inputs are resolved once, so a video seen in many hours costs one detection.
+    Attributes:
+        videos: One row per (game_key, hour_start) with video snapshots: counts, views,
+            engagement, formats, durations, languages, `snapshot_count`, `last_video_at`.
+        streams: One row per (game_key, hour_start) with stream snapshots: Twitch counts,
+            viewers and `last_stream_at`.
+        stream_rows: Stream snapshot rows read.
+        detected: Latest rows whose language was told from their text.
     """
-    titles = videos["title"] if "title" in videos.columns else pd.Series("", index=videos.index)
-    descriptions = (
-        videos["description"]
-        if "description" in videos.columns
-        else pd.Series("", index=videos.index)
-    )
-    resolved: dict[tuple[object, object, str, str], str | None] = {}
-    languages = []
-    for audio, default, title, description in zip(
-        videos["default_audio_language"].map(_code),
-        videos["default_language"].map(_code),
-        titles.map(_text),
-        descriptions.map(_text),
-        strict=True,
-    ):
-        key = (audio, default, title, description)
-        if key not in resolved:
-            resolved[key] = video_language(audio, default, title, description)[0]
-        languages.append(resolved[key])
-    return pd.Series(languages, index=videos.index, dtype=object)
+
+    videos: pd.DataFrame
+    streams: pd.DataFrame
+    stream_rows: int
+    detected: int
 
 
-def _latest_per_hour(frame: pd.DataFrame, key: str) -> pd.DataFrame:
-    """Each (game, hour, key)'s newest snapshot in that hour."""
-    if frame.empty:
-        return frame
-    ordered = frame.sort_values(["game_key", "hour_start", key, "collected_at"], kind="stable")
-    return ordered.drop_duplicates(["game_key", "hour_start", key], keep="last")
+def _frame(cursor: psycopg.Cursor[Any]) -> pd.DataFrame:
+    columns = [d.name for d in cursor.description or []]
+    return pd.DataFrame.from_records(cursor.fetchall(), columns=columns)
 
 
-def _video_hours(videos: pd.DataFrame) -> pd.DataFrame:
-    """Video metrics per (game_key, hour_start), from each video's latest snapshot in the hour."""
-    counts = videos.groupby(["game_key", "hour_start"]).agg(
-        snapshot_count=("video_id", "size"), last_video_at=("collected_at", "max")
-    )
-    latest = pd.concat(
-        [latest_per_video(group) for _, group in videos.groupby("hour_start", sort=True)],
-        ignore_index=True,
-    )
-    views = numeric(latest["view_count"])
-    is_short = latest["is_short"].astype(bool)
-    latest = latest.assign(
-        views=views,
-        engagement=engagement_rate(latest),
-        duration=numeric(latest["duration_seconds"]),
-        shorts_views=views.where(is_short),
-        longform_views=views.where(~is_short),
-        is_short=is_short,
-        language=video_languages(latest),
-    )
-    grouped = latest.groupby(["game_key", "hour_start"])
-    metrics = grouped.agg(
-        video_count=("video_id", "nunique"),
-        avg_views=("views", "mean"),
-        total_views=("views", "sum"),
-        avg_engagement=("engagement", "mean"),
-        shorts_count=("is_short", "sum"),
-        shorts_avg_views=("shorts_views", "mean"),
-        longform_avg_views=("longform_views", "mean"),
-        avg_duration_seconds=("duration", "mean"),
-    )
-    metrics["longform_count"] = metrics["video_count"] - metrics["shorts_count"]
-    # Videos whose language cannot be told are in no language's count (as in regional analysis).
-    languages = (
-        latest.dropna(subset=["language"])
-        .groupby(["game_key", "hour_start", "language"])
-        .size()
-        .rename("n")
-        .reset_index()
-    )
-    # Most videos first; ties go to the alphabetically first language, so re-runs agree.
-    languages = languages.sort_values(
-        ["game_key", "hour_start", "n", "language"], ascending=[True, True, False, True]
-    )
-    by_hour = languages.groupby(["game_key", "hour_start"])
-    metrics["dominant_language"] = by_hour["language"].first()
-    distributions = {
-        key: dumps(dict(sorted(zip(group["language"], group["n"].astype(int), strict=True))))
-        for key, group in by_hour
-    }
-    metrics["language_distribution"] = [distributions.get(key, "{}") for key in metrics.index]
-    return metrics.join(counts)
+def read_hour_inputs(
+    warehouse: PostgresWarehouse,
+    start: datetime,
+    end: datetime,
+    detections: dict[tuple[str, str], str | None] | None = None,
+) -> HourInputs:
+    """Aggregate the snapshots collected in `[start, end)` per game and UTC hour, in Postgres.
 
+    Each (game, hour, video)'s latest snapshot in the hour counts. A video's language is its
+    audio language, else its metadata language, else the language detected in its title and
+    description (`video_language`).
 
-def _stream_hours(streams: pd.DataFrame) -> pd.DataFrame:
-    """Twitch demand per (game_key, hour_start), from each stream's latest snapshot in the hour."""
-    latest = _latest_per_hour(streams, "stream_id")
-    viewers = numeric(latest["viewer_count"])
-    metrics = (
-        latest.assign(viewers=viewers)
-        .groupby(["game_key", "hour_start"])
-        .agg(
-            twitch_stream_count=("stream_id", "nunique"),
-            twitch_total_viewers=("viewers", "sum"),
-            twitch_avg_viewers=("viewers", "mean"),
-            last_stream_at=("collected_at", "max"),
+    Args:
+        warehouse: The warehouse to read.
+        start: Inclusive start of the window.
+        end: Exclusive end of the window.
+        detections: Languages already detected, by (title, description); texts detected here
+            are added, so a text seen in many hours is detected once per run.
+    """
+    window: dict[str, Any] = {"start": start, "end": end}
+    found = {} if detections is None else detections
+    with warehouse.connection() as conn, conn.cursor() as cur:
+        # A day of snapshots sorts in memory instead of spilling to disk.
+        cur.execute("SET LOCAL work_mem = '256MB'")
+        cur.execute(_DECLARED_PAIRS, window)
+        declared = {
+            (str(a), str(m)): normalize_language_code(a) or normalize_language_code(m)
+            for a, m in cur.fetchall()
+        }
+        undeclared = [pair for pair, code in declared.items() if code is None]
+        detected: list[tuple[str, datetime, str, str]] = []  # only where a language was told
+        if undeclared:
+            cur.execute(
+                _UNDECLARED_TEXTS,
+                {**window, "audio": [a for a, _ in undeclared], "meta": [m for _, m in undeclared]},
+            )
+            for game_key, collected_at, video_id, title, description in cur.fetchall():
+                text = (title or "", description or "")
+                if text not in found:
+                    found[text] = video_language(None, None, *text)[0]
+                if (code := found[text]) is not None:
+                    detected.append((game_key, collected_at, video_id, code))
+        cur.execute(
+            _VIDEO_HOURS,
+            {
+                **window,
+                "audio": [a for a, _ in declared],
+                "meta": [m for _, m in declared],
+                "code": list(declared.values()),
+                "t_game": [d[0] for d in detected],
+                "t_at": [d[1] for d in detected],
+                "t_video": [d[2] for d in detected],
+                "t_code": [d[3] for d in detected],
+            },
         )
+        videos = _frame(cur)
+        cur.execute(_STREAM_HOURS, window)
+        streams = _frame(cur)
+    stream_rows = int(streams["stream_rows_read"].sum()) if not streams.empty else 0
+    return HourInputs(
+        videos=videos,
+        streams=streams.drop(columns=["stream_rows_read"], errors="ignore"),
+        stream_rows=stream_rows,
+        detected=len(detected),
     )
-    return metrics
 
 
 def _analysis_valid_at(
@@ -206,8 +263,7 @@ def _analysis_valid_at(
 
 
 def compute_hourly_metrics(
-    videos: pd.DataFrame,
-    streams: pd.DataFrame,
+    inputs: HourInputs,
     analyses: pd.DataFrame,
     *,
     max_analysis_age: timedelta = DEFAULT_ANALYSIS_MAX_AGE,
@@ -215,10 +271,7 @@ def compute_hourly_metrics(
     """The `intel_hourly_metrics` rows of every (game, hour) with snapshots in the input.
 
     Args:
-        videos: `video_snapshots` rows (at least `HOURLY_VIDEO_INPUTS`, `game_key`,
-            `collected_at` in UTC) of whole hours.
-        streams: `stream_snapshots` rows (`game_key`, `collected_at`, `stream_id`,
-            `viewer_count`) of the same hours.
+        inputs: The hours' video and stream aggregates (`read_hour_inputs`).
         analyses: `intel_analysis_results` rows (`analyzer`, `game_key`, `as_of`, `result`
             as a dict) of the `viral` and `format` analyzers that may be valid in those hours.
         max_analysis_age: Oldest an analysis may be at the end of an hour to count.
@@ -230,12 +283,14 @@ def compute_hourly_metrics(
         missing where no analysis was valid then.
     """
     parts: list[pd.DataFrame] = []
-    if not videos.empty:
-        parts.append(_video_hours(videos.assign(hour_start=videos["collected_at"].dt.floor("h"))))
-    if not streams.empty:
-        parts.append(
-            _stream_hours(streams.assign(hour_start=streams["collected_at"].dt.floor("h")))
-        )
+    for part in (inputs.videos, inputs.streams):
+        if part.empty:
+            continue
+        part = part.copy()
+        for column in ("hour_start", "last_video_at", "last_stream_at"):
+            if column in part.columns:
+                part[column] = pd.to_datetime(part[column], utc=True)
+        parts.append(part.set_index(["game_key", "hour_start"]))
     if not parts:
         return pd.DataFrame({c: pd.Series(dtype="object") for c in HOURLY_COLUMNS})
     hours = pd.concat(parts, axis=1).reset_index()
@@ -256,6 +311,7 @@ def compute_hourly_metrics(
         "twitch_stream_count", "twitch_total_viewers",
     ):  # fmt: skip
         hours[column] = hours[column].round().astype("int64")
+    hours["longform_count"] = hours["video_count"] - hours["shorts_count"]
     hours["language_distribution"] = hours["language_distribution"].fillna("{}")
 
     viral = _analysis_valid_at(hours, analyses, "viral", max_analysis_age)
@@ -285,41 +341,12 @@ class HourlyMetricsConfig(dg.Config):
     Attributes:
         analysis_max_age_hours: Oldest (in hours at the end of an hour) an analysis result may
             be to count as valid then; older gives zero viral figures and a metadata note.
-        chunk_hours: Hours read and computed at once; bounds memory during long backfills.
+        chunk_hours: Hours aggregated by one query; bounds Postgres' sort memory during long
+            backfills.
     """
 
     analysis_max_age_hours: float = DEFAULT_ANALYSIS_MAX_AGE.total_seconds() / 3600
     chunk_hours: int = 24
-
-
-def read_descriptions(warehouse: PostgresWarehouse, videos: pd.DataFrame) -> pd.Series:
-    """The descriptions of the rows that declare no usable language ("" for the others).
-
-    Only those rows need their text for language detection; reading every description of a
-    long window would hold far more in memory than the metrics need.
-    """
-    descriptions = pd.Series("", index=videos.index, dtype=object)
-    if videos.empty:
-        return descriptions
-    wanted = videos.loc[needs_detection(videos), ["game_key", "collected_at", "video_id"]]
-    if wanted.empty:
-        return descriptions
-    found = warehouse.fetch_frame(
-        "SELECT v.game_key, v.collected_at, v.video_id, v.description FROM video_snapshots v "
-        "JOIN unnest(%s::text[], %s::timestamptz[], %s::text[]) AS k(game_key, collected_at, "
-        "video_id) USING (game_key, collected_at, video_id)",
-        (
-            wanted["game_key"].tolist(),
-            [t.to_pydatetime() for t in wanted["collected_at"]],
-            wanted["video_id"].tolist(),
-        ),
-    )
-    if found.empty:
-        return descriptions
-    found["collected_at"] = pd.to_datetime(found["collected_at"], utc=True)
-    keyed = wanted.reset_index().merge(found, on=["game_key", "collected_at", "video_id"])
-    descriptions.loc[keyed["index"].to_numpy()] = keyed["description"].to_numpy()
-    return descriptions
 
 
 def _read_analyses(
@@ -350,8 +377,9 @@ def hourly_metrics(
     """Per game and UTC hour: videos, views, engagement, formats, languages, Twitch, virality.
 
     Covers the run's whole time window (one hour from the schedule, any range in one run from a
-    backfill): reads the window's snapshots `chunk_hours` at a time, then replaces every row of
-    the window in one transaction, so hours without snapshots lose any stale rows.
+    backfill): aggregates the window's snapshots in Postgres `chunk_hours` at a time, then
+    replaces every row of the window in one transaction, so hours without snapshots lose any
+    stale rows.
     """
     window = context.partition_time_window
     max_age = timedelta(hours=config.analysis_max_age_hours)
@@ -360,19 +388,16 @@ def hourly_metrics(
     chunks: list[pd.DataFrame] = []
     snapshot_rows = 0
     stream_rows = 0
+    detected = 0
+    detections: dict[tuple[str, str], str | None] = {}
     chunk_start = window.start
     while chunk_start < window.end:
         chunk_end = min(chunk_start + timedelta(hours=config.chunk_hours), window.end)
-        videos = read_snapshots(
-            warehouse, "video_snapshots", HOURLY_VIDEO_INPUTS, chunk_start, chunk_end
-        )
-        videos["description"] = read_descriptions(warehouse, videos)
-        streams = read_snapshots(
-            warehouse, "stream_snapshots", ("stream_id", "viewer_count"), chunk_start, chunk_end
-        )
-        snapshot_rows += len(videos)
-        stream_rows += len(streams)
-        chunks.append(compute_hourly_metrics(videos, streams, analyses, max_analysis_age=max_age))
+        inputs = read_hour_inputs(warehouse, chunk_start, chunk_end, detections)
+        snapshot_rows += int(inputs.videos["snapshot_count"].sum()) if len(inputs.videos) else 0
+        stream_rows += inputs.stream_rows
+        detected += inputs.detected
+        chunks.append(compute_hourly_metrics(inputs, analyses, max_analysis_age=max_age))
         chunk_start = chunk_end
     rows = pd.concat(chunks, ignore_index=True) if chunks else pd.DataFrame()
     computed = time.monotonic()
@@ -407,6 +432,7 @@ def hourly_metrics(
             ),
             "video_snapshot_rows_read": dg.MetadataValue.int(snapshot_rows),
             "stream_snapshot_rows_read": dg.MetadataValue.int(stream_rows),
+            "languages_detected_from_text": dg.MetadataValue.int(detected),
             "game_hours_without_viral_analysis": dg.MetadataValue.int(len(without_viral)),
             "window_start": dg.MetadataValue.text(window.start.isoformat()),
             "window_end": dg.MetadataValue.text(window.end.isoformat()),
