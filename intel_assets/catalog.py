@@ -1,12 +1,13 @@
 """The game catalog: which games are tracked, how often, and how a video is tied to a game.
 
-The catalog is `games.toml` beside this module (or another file given by path). Each game is one
-partition of the dynamic `games` partitions. A video belongs to a game when one of the game's
-phrases occurs as whole words in its title or tags, or one of its description phrases in its
-description, and none of its exclusions occurs in title or tags. A video may belong to several
-games or to none.
+The catalog is `games.toml` beside this module, or the file `INTEL_CATALOG_PATH` names (or a
+path given to `load_catalog`). Each game is one partition of the dynamic `games` partitions. A
+video belongs to a game when one of the game's phrases occurs as whole words in its title or
+tags, or one of its description phrases in its description, and none of its exclusions occurs in
+title or tags. A video may belong to several games or to none.
 """
 
+import os
 import re
 import tomllib
 import unicodedata
@@ -17,6 +18,7 @@ from pathlib import Path
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 DEFAULT_CATALOG_PATH = Path(__file__).with_name("games.toml")
+CATALOG_PATH_VARIABLE = "INTEL_CATALOG_PATH"
 _GAME_KEY = re.compile(r"^[a-z][a-z0-9_]{0,62}$")
 
 
@@ -149,8 +151,15 @@ def parse_catalog(data: Mapping[str, object], source: str = "catalog") -> Catalo
     return Catalog(games=games)
 
 
-def load_catalog(path: Path = DEFAULT_CATALOG_PATH) -> Catalog:
-    """Read and validate the catalog file."""
+def load_catalog(path: Path | None = None) -> Catalog:
+    """Read and validate the catalog file.
+
+    Args:
+        path: The file; by default the one `INTEL_CATALOG_PATH` names (read now, so every
+            process of a deployment reads the same file), else the packaged `games.toml`.
+    """
+    if path is None:
+        path = Path(os.environ.get(CATALOG_PATH_VARIABLE) or DEFAULT_CATALOG_PATH)
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:

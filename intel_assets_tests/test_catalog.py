@@ -1,3 +1,5 @@
+from pathlib import Path
+
 import pytest
 
 from intel_assets.catalog import CatalogError, load_catalog, normalize_text, parse_catalog
@@ -88,3 +90,21 @@ def test_a_malformed_catalog_is_a_clear_error():
 def test_an_unknown_game_is_named_in_the_error():
     with pytest.raises(CatalogError, match="unknown game 'tetris'"):
         load_catalog().get("tetris")
+
+
+def test_intel_catalog_path_names_the_catalog_every_reader_loads(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
+    own = tmp_path / "games.toml"
+    own.write_text(
+        '[games.tetris]\ndisplay_name = "Tetris"\npriority = 1\nrefresh_hours = 1\n'
+        'video_budget = 1250\nphrases = ["tetris"]\nsearch_query = "tetris"\n',
+        encoding="utf-8",
+    )
+    monkeypatch.setenv("INTEL_CATALOG_PATH", str(own))
+
+    assert load_catalog().keys == ["tetris"]
+    assert load_catalog().get("tetris").video_budget == 1250
+
+    monkeypatch.delenv("INTEL_CATALOG_PATH")
+    assert "tetris" not in load_catalog().games
