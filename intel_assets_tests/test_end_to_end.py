@@ -20,7 +20,7 @@ from intel_assets.defs.aggregation.hourly import hourly_metrics
 from intel_assets.defs.archive.monthly import monthly_archive
 from intel_assets.defs.archive.retention import retention
 from intel_assets.defs.collection.assets import CollectionPolicy
-from intel_assets.history import FailedCheck, seed_history, simulator_resources
+from intel_assets.history import seed_history, simulator_resources
 from intel_assets.resources.archive import ArchiveStore
 from intel_assets.resources.hot_tier import RedisHotTier
 from intel_assets.resources.warehouse import PostgresWarehouse
@@ -57,16 +57,6 @@ def _text_numbers(metadata: dict[str, Any]) -> list[str]:
                 continue
             found.append(key)
     return found
-
-
-def _explained(failure: FailedCheck, first_collections: dict[str, datetime]) -> bool:
-    """The one failure the analysis checks document: viral analysis has no sample after a
-    game's first collection (a velocity needs two snapshots of a video); it is a warning."""
-    return (
-        failure.check == "viral_intel_has_a_sample"
-        and failure.severity == "WARN"
-        and failure.at == first_collections.get(failure.partition)
-    )
 
 
 def test_a_simulated_day_runs_the_whole_graph_and_every_check_passes(
@@ -109,12 +99,6 @@ def test_a_simulated_day_runs_the_whole_graph_and_every_check_passes(
             CollectionPolicy(regions=REGIONS, twitch_interval_minutes=180),
         )  # fmt: skip
         report = seed_history(1, resources, end=day_end)
-    first = warehouse.fetch_dicts(
-        b"SELECT game_key, min(collected_at) AS at FROM video_snapshots GROUP BY 1"
-    )
-    first_collections = {
-        r["game_key"]: r["at"].replace(minute=0, second=0, microsecond=0) for r in first
-    }
 
     with dg.instance_for_test() as instance:
         with time_machine.travel(day_end + timedelta(minutes=30), tick=False):
@@ -147,9 +131,7 @@ def test_a_simulated_day_runs_the_whole_graph_and_every_check_passes(
     assert collections >= 8 * 6  # every game at least every 4 hours (6 a day)
     assert {n for a, n in report.runs.items() if a.endswith("_intel")} == {collections}
     assert report.checks["youtube_videos_has_unique_video_ids"] == collections
-    # No check failed but the documented warning, once per game at its first collection.
-    unexplained = [f for f in report.failed_checks if not _explained(f, first_collections)]
-    assert unexplained == []
-    assert sorted(f.partition for f in report.failed_checks) == sorted(first_collections)
+    # No check failed, not even a warning.
+    assert report.failed_checks == []
     assert failed == []
     assert text_numbers == []
