@@ -107,7 +107,9 @@ def archive_table_month(
                 raise _KeepPrevious(expected, previous)
             written = 0
             with pq.ParquetWriter(local, table.schema, compression="zstd") as writer:
-                for batch in record_batches(conn, table, start, end, batch_rows=batch_rows):
+                for batch in record_batches(
+                    conn, warehouse.url, table, start, end, batch_rows=batch_rows
+                ):
                     writer.write_batch(batch)
                     written += batch.num_rows
         if written != expected:

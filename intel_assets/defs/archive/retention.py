@@ -137,7 +137,7 @@ def prune_table_rows(
         with warehouse.connection() as conn:
             conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
             current = pa.Table.from_batches(
-                list(record_batches(conn, table, start, high, batch_rows=50_000)),
+                list(record_batches(conn, warehouse.url, table, start, high, batch_rows=50_000)),
                 schema=table.schema,
             )
             low = pc.call_function("min", [current[table.time_column]]).as_py()

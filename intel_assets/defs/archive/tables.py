@@ -6,10 +6,16 @@ code: timestamps are UTC microseconds, dates are dates, arrays are lists of stri
 columns are JSON text.
 """
 
+import contextlib
+import queue
+import re
+import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
 
+import adbc_driver_postgresql.dbapi as adbc
 import psycopg
 import pyarrow as pa
 from psycopg import sql
@@ -325,8 +331,51 @@ ARCHIVED_TABLES: tuple[ArchivedTable, ...] = (
 TABLES_BY_NAME: dict[str, ArchivedTable] = {t.name: t for t in ARCHIVED_TABLES}
 
 
+_SNAPSHOT_ID = re.compile(r"^[0-9A-Fa-f]+-[0-9A-Fa-f]+(-[0-9A-Fa-f]+)?$")
+
+
+def _pieces(
+    cur: Any, table: ArchivedTable, start: date | datetime, end: date | datetime
+) -> Iterator[tuple[str, tuple[Any, ...]]]:
+    """The queries (ADBC `$n` placeholders) that read `[start, end)` in key order, piece by piece.
+
+    ADBC hands a query's whole result over as one batch, so a month is read as one query per
+    leading key value (game) and day: each piece is small, and in key order the pieces follow
+    one another as the whole month's key order (leading key, then time). A table whose key does
+    not start with (leading key, time) is read in one query.
+    """
+    lead, time_column = table.key_columns[0], table.time_column
+    whole = table.select(sql.SQL("{c} >= $1 AND {c} < $2").format(c=sql.Identifier(time_column)))
+    if len(table.key_columns) < 2 or table.key_columns[1] != time_column:
+        yield whole.as_string(None), (start, end)
+        return
+    # A loose index scan over the primary key: each next leading value in one index probe.
+    values = sql.SQL(
+        "WITH RECURSIVE v AS ("
+        " (SELECT {l} FROM {t} WHERE {c} >= $1 AND {c} < $2 ORDER BY {l} LIMIT 1)"
+        " UNION ALL SELECT (SELECT {l} FROM {t} WHERE {l} > v.{l} AND {c} >= $1 AND {c} < $2"
+        " ORDER BY {l} LIMIT 1) FROM v WHERE v.{l} IS NOT NULL"
+        ") SELECT {l} FROM v WHERE {l} IS NOT NULL"
+    ).format(l=sql.Identifier(lead), t=sql.Identifier(table.name), c=sql.Identifier(time_column))
+    cur.execute(values.as_string(None), (start, end))
+    leads = [str(v) for v in cur.fetch_arrow_table().column(0).to_pylist()]
+    piece = table.select(
+        sql.SQL("{l} = $1 AND {c} >= $2 AND {c} < $3").format(
+            l=sql.Identifier(lead), c=sql.Identifier(time_column)
+        )
+    ).as_string(None)
+    step = timedelta(days=1)
+    for value in leads:
+        low = start
+        while low < end:
+            high = min(low + step, end)  # type: ignore[operator]
+            yield piece, (value, low, high)
+            low = high
+
+
 def record_batches(
     conn: psycopg.Connection,
+    url: str,
     table: ArchivedTable,
     start: date | datetime,
     end: date | datetime,
@@ -335,19 +384,61 @@ def record_batches(
 ) -> Iterator[pa.RecordBatch]:
     """The table's rows in `[start, end)` of its time column, as Arrow batches in key order.
 
-    Reads through a server-side cursor `batch_rows` rows at a time, so memory stays bounded
-    however large the month is. Runs inside the caller's transaction (named cursors need one).
+    The rows are read as `conn`'s transaction sees them (its snapshot, exported to a second
+    connection), through ADBC's PostgreSQL driver: a binary COPY decoded straight into Arrow
+    columns in C++, with no Python object per value, one game's day at a time (`_pieces`).
+    Pieces are read one ahead of the caller in a thread, so reading overlaps whatever the
+    caller does with the previous piece (writing Parquet); they are handed out `batch_rows`
+    rows at a time.
+
+    Args:
+        conn: An open transaction (REPEATABLE READ where the caller also counts or deletes).
+        url: libpq URL of the same database (the second connection's).
+        table: What to read.
+        start: Inclusive start of the month.
+        end: Exclusive end.
+        batch_rows: Most rows per batch handed out (and Parquet row group).
     """
-    query = table.select(table.range_condition())
-    with conn.cursor(name=f"archive_{table.name}") as cursor:
-        cursor.itersize = batch_rows
-        cursor.execute(query, (start, end))
-        while rows := cursor.fetchmany(batch_rows):
-            columns = list(zip(*rows, strict=True))
-            yield pa.RecordBatch.from_arrays(
-                [
-                    pa.array(values, type=f.type)
-                    for values, f in zip(columns, table.schema, strict=True)
-                ],
+    row = conn.execute("SELECT pg_export_snapshot()").fetchone()
+    snapshot = str(row[0]) if row else ""
+    if not _SNAPSHOT_ID.match(snapshot):
+        raise RuntimeError(f"Postgres exported an unexpected snapshot id {snapshot!r}")
+    batches: queue.Queue[pa.RecordBatch | BaseException | None] = queue.Queue(maxsize=1)
+    stop = threading.Event()
+
+    def read() -> None:
+        try:
+            with adbc.connect(url, autocommit=True) as reader_conn, reader_conn.cursor() as cur:
+                cur.execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
+                cur.execute(f"SET TRANSACTION SNAPSHOT '{snapshot}'")
+                for query, params in _pieces(cur, table, start, end):
+                    if stop.is_set():
+                        break
+                    cur.execute(query, params)
+                    for batch in cur.fetch_record_batch():
+                        if batch.num_rows:
+                            batches.put(batch)
+                cur.execute("COMMIT")
+            batches.put(None)
+        except BaseException as error:  # handed to the caller's thread, which raises it
+            batches.put(error)
+
+    worker = threading.Thread(target=read, name=f"archive-read:{table.name}", daemon=True)
+    worker.start()
+    try:
+        while (item := batches.get()) is not None:
+            if isinstance(item, BaseException):
+                raise item
+            declared = pa.RecordBatch.from_arrays(
+                [column.cast(f.type) for column, f in zip(item.columns, table.schema, strict=True)],
                 schema=table.schema,
             )
+            for offset in range(0, declared.num_rows, batch_rows):
+                yield declared.slice(offset, batch_rows)
+    finally:
+        stop.set()
+        while worker.is_alive():
+            # Unblock a reader waiting to hand over a batch nobody will take.
+            with contextlib.suppress(queue.Empty):
+                batches.get(timeout=0.1)
+        worker.join()
