@@ -1,0 +1,188 @@
+"""Snapshot ingest: the project's write path against a bare binary COPY and the seed's upserts.
+
+The same collections (one game's videos each, as `youtube_videos` writes them) go three ways,
+one transaction per collection each:
+- ours: `PostgresWarehouse.replace_many` of the collection's `video_snapshots` rows, from the
+  collection's DataFrame through `frame_rows` (what `youtube_videos` does): delete the
+  collection's rows, COPY the new ones, into the month-partitioned table with its primary key
+  and two indexes;
+- bare COPY: `COPY ... (FORMAT BINARY)` of the same rows, already converted to Python tuples,
+  into a table of the same columns with no index, key or partition;
+- executemany: the seed's way, `INSERT ... ON CONFLICT DO UPDATE` of every column through
+  psycopg's `executemany` into `video_snapshots`.
+No Dagster run is timed: the write path is called directly.
+"""
+
+from datetime import UTC, date, datetime
+from typing import Any
+
+import pandas as pd
+from psycopg import sql
+
+from benchmarks import environment
+from benchmarks.data import insert_video_snapshots
+from benchmarks.harness import check
+from benchmarks.measure import interleaved_medians, rate, row, seconds, times
+from intel_assets.analyzers.common import VIDEO_COLUMNS
+from intel_assets.resources.warehouse import PostgresWarehouse, RowScope, TableWrite, frame_rows
+
+START = datetime(2026, 5, 4, tzinfo=UTC)
+KEY = ("game_key", "collected_at", "video_id")
+
+
+def _collections(warehouse: PostgresWarehouse) -> list[tuple[str, str, pd.DataFrame]]:
+    frame = warehouse.fetch_frame(
+        sql.SQL("SELECT {} FROM bench_source ORDER BY collection_id, video_id").format(
+            sql.SQL(", ").join(map(sql.Identifier, VIDEO_COLUMNS))
+        )
+    )
+    return [
+        (str(group["game_key"].iloc[0]), str(collection), group.reset_index(drop=True))
+        for collection, group in frame.groupby("collection_id", sort=True)
+    ]
+
+
+def run(smoke: bool) -> list[dict[str, Any]]:
+    """Write the same collections the three ways, interleaved, and check the row counts."""
+    if smoke:
+        return measure(videos=800, hours=2, repeats=1)
+    return measure(videos=10_000, hours=10, repeats=3)
+
+
+def measure(videos: int, hours: int, repeats: int) -> list[dict[str, Any]]:
+    """The rows for `hours` collections of `videos` videos spread over the eight games."""
+    env = environment.current()
+    total = videos * hours
+    month = date(START.year, START.month, 1)
+    with env.database() as url:
+        warehouse = PostgresWarehouse(url=url)
+        try:
+            with warehouse.connection() as conn:
+                conn.execute("CREATE TABLE bench_source (LIKE video_snapshots)")
+                conn.execute("CREATE TABLE bench_bare (LIKE video_snapshots)")
+                insert_video_snapshots(conn, "bench_source", START, hours=hours, videos=videos)
+                conn.execute("SELECT intel_ensure_month_partition('video_snapshots', %s)", (month,))
+                types = [
+                    r[0]
+                    for r in conn.execute(
+                        "SELECT atttypid::int FROM pg_attribute WHERE attrelid = "
+                        "'bench_bare'::regclass AND attname = ANY(%s) ORDER BY array_position"
+                        "(%s, attname::text)",
+                        (list(VIDEO_COLUMNS), list(VIDEO_COLUMNS)),
+                    )
+                ]
+            collections = _collections(warehouse)
+            tuples = [list(frame_rows(frame, VIDEO_COLUMNS)) for _, _, frame in collections]
+            check(sum(map(len, tuples)) == total, f"generated {sum(map(len, tuples))} of {total}")
+            columns = sql.SQL(", ").join(map(sql.Identifier, VIDEO_COLUMNS))
+            copy = sql.SQL("COPY bench_bare ({}) FROM STDIN (FORMAT BINARY)").format(columns)
+            upsert = sql.SQL(
+                "INSERT INTO video_snapshots ({}) VALUES ({}) ON CONFLICT ({}) DO UPDATE SET {}"
+            ).format(
+                columns,
+                sql.SQL(", ").join(sql.Placeholder() * len(VIDEO_COLUMNS)),
+                sql.SQL(", ").join(map(sql.Identifier, KEY)),
+                sql.SQL(", ").join(
+                    sql.SQL("{c} = EXCLUDED.{c}").format(c=sql.Identifier(c))
+                    for c in VIDEO_COLUMNS
+                    if c not in KEY
+                ),
+            )
+
+            def ours() -> None:
+                for game, collection, frame in collections:
+                    scope = RowScope(equals={"game_key": game, "collection_id": collection})
+                    warehouse.replace_many(
+                        [
+                            TableWrite(
+                                "video_snapshots",
+                                VIDEO_COLUMNS,
+                                frame_rows(frame, VIDEO_COLUMNS),
+                                scope,
+                                (month,),
+                            )
+                        ]
+                    )
+
+            def bare_copy() -> None:
+                for rows in tuples:
+                    with (
+                        warehouse.connection() as conn,
+                        conn.cursor() as cur,
+                        cur.copy(copy) as copier,
+                    ):
+                        copier.set_types(types)
+                        for values in rows:
+                            copier.write_row(values)
+
+            def executemany() -> None:
+                for rows in tuples:
+                    with warehouse.connection() as conn, conn.cursor() as cur:
+                        cur.executemany(upsert, rows)
+
+            def empty() -> None:
+                with warehouse.connection() as conn:
+                    conn.execute("TRUNCATE video_snapshots, bench_bare")
+
+            def count(table: str) -> int:
+                found = warehouse.fetch_dicts(
+                    sql.SQL("SELECT count(*) AS n FROM {}").format(sql.Identifier(table))
+                )
+                return int(found[0]["n"])
+
+            for action, table in ((ours, "video_snapshots"), (bare_copy, "bench_bare")):
+                empty()
+                action()
+                check(count(table) == total, f"{action.__name__} wrote {count(table)} of {total}")
+            empty()
+            executemany()
+            executemany()  # a second time updates every row instead of adding any
+            check(count("video_snapshots") == total, "executemany upserts changed the row count")
+            medians = interleaved_medians(
+                {"ours": ours, "copy": bare_copy, "executemany": executemany},
+                repeats,
+                before_each=empty,
+            )
+        finally:
+            warehouse.close()
+    versus_copy = medians["copy"] / medians["ours"]
+    versus_many = medians["executemany"] / medians["ours"]
+    setup = (
+        f"{total:,} `video_snapshots` rows in {len(collections)} collections of "
+        f"{total // len(collections):,} (one game each, one transaction each), median of "
+        f"{repeats} interleaved rounds on an emptied table"
+    )
+    return [
+        row(
+            "snapshot ingest vs bare binary COPY",
+            f"{seconds(medians['ours'])} ({rate(total, medians['ours'], 'rows')})",
+            f"bare binary COPY, unindexed: {seconds(medians['copy'])} "
+            f"({rate(total, medians['copy'], 'rows')})",
+            f"{times(versus_copy)} of COPY's speed",
+            "at least 0.5x bare COPY",
+            met=versus_copy >= 0.5,
+            note=f"{setup}. Ours starts from the collection's DataFrame; the COPY from tuples "
+            "already converted, into a table with no key, index or partition. No Dagster run.",
+            missed="most of the gap is the server's work for the real table: its primary key "
+            "and two more indexes (by video and time, for velocity; by collection, for the "
+            "replace's delete) take about 2.3x the bare table's insert time for the same rows "
+            "(measured with INSERT ... SELECT while tuning). Reaching 0.5x would take fewer "
+            "indexes on `video_snapshots` (e.g. scoping the replace by the primary key's "
+            "(game, collected_at) instead of the collection index) or a faster disk.",
+        ),
+        row(
+            "snapshot ingest vs executemany upserts",
+            f"{seconds(medians['ours'])} ({rate(total, medians['ours'], 'rows')})",
+            f"executemany upserts (the seed's way): {seconds(medians['executemany'])} "
+            f"({rate(total, medians['executemany'], 'rows')})",
+            f"{times(versus_many)} faster",
+            "at least 3x executemany",
+            met=versus_many >= 3,
+            note=f"{setup}. The upserts update every column (the seed updated three) with "
+            "psycopg 3's pipelined `executemany`.",
+            missed="psycopg 3 pipelines `executemany` (no round trip per row), so the seed's "
+            "way is far cheaper here than per-statement round trips would be, and both ways "
+            "pay the same index maintenance on the server, which is most of our time. "
+            "Reaching 3x needs the same server-side savings as the COPY row.",
+        ),
+    ]
