@@ -126,7 +126,7 @@ def measure(hours: int, videos: int, repeats: int) -> list[dict[str, Any]]:
             "overhead and detects each text's language once instead of 168 times. Runs the "
             "daemon launches as `dagster` processes cost seconds each (DESIGN.md), where one "
             "run is worth many times more; in process, 10x would need each hour's aggregation "
-            "to cost less than a fifth of a run's overhead.",
+            "to cost less than a tenth of a run's overhead.",
         ),
         row(
             f"backfill of {hours} hourly partitions as one run, vs one partition",
