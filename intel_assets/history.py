@@ -20,6 +20,7 @@ from typing import Any
 import dagster as dg
 
 from intel_assets.catalog import load_catalog
+from intel_assets.defs.analysis.assets import intel_analysis
 from intel_assets.defs.collection.assets import CollectionPolicy, twitch_streams, youtube_videos
 from intel_assets.defs.collection.checks import COLLECTION_CHECKS
 from intel_assets.defs.collection.sensors import collection_sensor
@@ -102,18 +103,6 @@ def simulator_resources(
     }
 
 
-def analysis_assets() -> list[dg.AssetsDefinition]:
-    """The analysis assets that follow a YouTube collection (empty until they are defined)."""
-    import importlib
-
-    try:
-        module = importlib.import_module("intel_assets.defs.analysis.definitions")
-    except ModuleNotFoundError:
-        return []
-    assets = module.defs.assets or []
-    return [a for a in assets if isinstance(a, dg.AssetsDefinition)]
-
-
 def seed_history(
     days: float,
     resources: Mapping[str, Any],
@@ -139,7 +128,7 @@ def seed_history(
     start = stop - timedelta(days=days)
     report = SeedReport(start=start, end=stop)
     jobs = {"youtube_collection_job": youtube_videos, "twitch_collection_job": twitch_streams}
-    followers = analysis_assets() if with_analysis else []
+    followers = [intel_analysis] if with_analysis else []
     instance = dg.DagsterInstance.ephemeral()
     instance.add_dynamic_partitions("games", load_catalog().keys)
     cursor: str | None = None
