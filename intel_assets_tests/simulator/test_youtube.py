@@ -267,6 +267,43 @@ def test_uploads_playlist_lists_the_channels_videos_newest_first(sim, http):
     assert [item["snippet"]["position"] for item in answer["items"]] == list(range(len(ids)))
 
 
+def test_uploads_playlist_pages_to_the_channels_last_two_weeks_one_unit_a_page(sim, http):
+    # The busiest channel of the last two weeks (the playlist reaches back 14 days).
+    recent = sim.world.videos_at(NOW, timedelta(days=14))
+    by_channel: dict[int, list] = {}
+    for video in recent:
+        by_channel.setdefault(video.channel, []).append(video)
+    uploads = max(by_channel.values(), key=lambda vs: (len(vs), vs[0].channel))
+    channel = sim.world.channel_of(uploads[0])
+    expected = [v.video_id for v in sorted(uploads, key=lambda v: (-v.published_at, v.video_id))]
+    assert len(expected) > 7, "the channel fills more than one page of 7"
+
+    ids: list[str] = []
+    token: str | None = None
+    pages = 0
+    while True:
+        params = {"part": "contentDetails", "playlistId": channel.uploads_playlist_id}
+        answer = youtube(
+            http,
+            sim,
+            "playlistItems",
+            maxResults=7,
+            **params,
+            **({"pageToken": token} if token else {}),
+        ).json()
+        pages += 1
+        ids += [item["contentDetails"]["videoId"] for item in answer["items"]]
+        token = answer.get("nextPageToken")
+        if token is None:
+            break
+
+    # Every upload once, newest first, in ceil(n / 7) pages of 1 default unit each.
+    assert ids == expected
+    assert pages == -(-len(expected) // 7)
+    assert sim.counts()["youtube"]["playlistItems.list"] == {"calls": pages, "units": pages}
+    assert sim.units_by_bucket()["default"] == pages
+
+
 def test_the_key_may_come_in_the_x_goog_api_key_header(sim, http):
     answer = http.get(
         f"{sim.youtube_url}/videoCategories",

@@ -42,6 +42,8 @@ class CollectionPolicy(dg.ConfigurableResource):
         target_share: Share of each YouTube bucket's daily limit the day may use (seed: 50%).
         burst_hours: Hours of paced budget a bucket may spend ahead of the pace.
         twitch_interval_minutes: Twitch collection cadence per game.
+        uploads_playlists: Uploads playlists of tracked channels read once per window to
+            discover new uploads (1 default unit each; 0 turns the discovery off).
     """
 
     regions: list[str] = list(DEFAULT_REGIONS)
@@ -50,6 +52,7 @@ class CollectionPolicy(dg.ConfigurableResource):
     target_share: float = 0.5
     burst_hours: float = 1.0
     twitch_interval_minutes: int = 30
+    uploads_playlists: int = 50
 
 
 class YouTubeCollectionConfig(dg.Config):
@@ -104,6 +107,7 @@ def youtube_videos(
         window_minutes=collection_policy.window_minutes,
         tracked_days=collection_policy.tracked_days,
         search_calls=config.search_calls,
+        uploads_playlists=collection_policy.uploads_playlists,
     )
     client = youtube.client(game_key=game_key, run_id=context.run.run_id)
     try:

@@ -192,7 +192,8 @@ def plan_youtube(
         target_share: Share of each bucket's daily limit the day may use.
         burst_hours: Hours of paced budget that may be spent ahead of the pace.
         breaker_open_until: When the open breaker allows a probe; None when it is not open.
-        charts_cached: Whether this window's charts are already fetched (then nobody pays).
+        charts_cached: Whether this window's charts (and uploads sweep) are already fetched
+            (then nobody pays).
 
     Returns:
         The requests in the order to run them and the reason for every game skipped.
@@ -271,12 +272,17 @@ class CostModel:
         chart_pages: Pages of 50 per region chart (the chart ends at about 200 videos).
         new_video_share: Share of a game's videos expected to be new (details via videos.list).
         search_results: Videos one search call returns (their details cost videos.list calls).
+        uploads_playlists: Uploads playlists the window's sweep reads (paid with the charts).
+        uploads_per_playlist: New uploads one playlist read is expected to bring (their details
+            cost videos.list calls, 50 a unit).
     """
 
     regions: int
     chart_pages: int = 4
     new_video_share: float = 0.2
     search_results: int = 50
+    uploads_playlists: int = 0
+    uploads_per_playlist: float = 5.0
 
     def units(self, game: GameSchedule, *, with_charts: bool, search_calls: int) -> dict[str, int]:
         """The expected units per bucket of one collection of `game`."""
@@ -285,6 +291,10 @@ class CostModel:
         default += math.ceil(search_calls * self.search_results / 50)
         if with_charts:
             default += self.regions * self.chart_pages
+            if self.uploads_playlists > 0:
+                default += self.uploads_playlists + math.ceil(
+                    self.uploads_playlists * self.uploads_per_playlist / 50
+                )
         return {
             "default": default,
             "batch_stats": math.ceil(tracked / 50),

@@ -36,6 +36,7 @@ from intel_assets.defs.collection.store import (
     search_calls_today,
     window_start,
 )
+from intel_assets.defs.collection.uploads import sweep_key
 from intel_assets.partitions import games_partitions
 from intel_assets.resources.hot_tier import RedisHotTier
 from intel_assets.resources.quota import pacific_day
@@ -72,10 +73,17 @@ def game_schedules(
     return schedules
 
 
-def charts_cached(hot_tier: RedisHotTier, regions: list[str], now: datetime, minutes: int) -> bool:
-    """Whether every region's chart of the current window is already in Redis."""
-    window = window_start(now, minutes).isoformat()
-    keys = [f"youtube:chart:{r}:{GAMING_CATEGORY}:{window}" for r in regions]
+def charts_cached(
+    hot_tier: RedisHotTier, regions: list[str], now: datetime, minutes: int, *, sweep: bool = False
+) -> bool:
+    """Whether the current window's charts (and uploads sweep, with `sweep`) are in Redis.
+
+    Then the next collection pays for none of them.
+    """
+    window = window_start(now, minutes)
+    keys = [f"youtube:chart:{r}:{GAMING_CATEGORY}:{window.isoformat()}" for r in regions]
+    if sweep:
+        keys.append(sweep_key(window))
     return bool(keys) and int(hot_tier.client().exists(*keys)) == len(keys)
 
 
@@ -150,13 +158,20 @@ def collection_sensor(
     plan = plan_youtube(
         schedules,
         budgets,
-        CostModel(regions=len(collection_policy.regions)),
+        CostModel(
+            regions=len(collection_policy.regions),
+            uploads_playlists=collection_policy.uploads_playlists,
+        ),
         now,
         target_share=collection_policy.target_share,
         burst_hours=collection_policy.burst_hours,
         breaker_open_until=breaker.open_until if breaker.state == "open" else None,
         charts_cached=charts_cached(
-            hot_tier, collection_policy.regions, now, collection_policy.window_minutes
+            hot_tier,
+            collection_policy.regions,
+            now,
+            collection_policy.window_minutes,
+            sweep=collection_policy.uploads_playlists > 0,
         ),
     )
     run_requests = _youtube_run_requests(plan)

@@ -9,6 +9,8 @@ A collection spends as little quota as it can:
    is re-read with `videos.list` instead, since only that shows its live state change.
 4. When the sensor grants it search calls, `search.list` discovers the game's newest uploads; their
    details come from `videos.list`.
+5. Once per window, the uploads playlists of channels the games already track are read and their
+   new uploads matched to games (`uploads.py`); the game's matches join its tracked videos.
 Details and statistics fetched once are cached for the window, so no video is paid for twice.
 The rows go to `video_snapshots` together with the game's collection state in one transaction;
 the latest snapshot also goes to the hot tier (`youtube:games:{game}`, 5 h TTL).
@@ -36,6 +38,7 @@ from intel_assets.defs.collection.store import (
     state_write,
     window_start,
 )
+from intel_assets.defs.collection.uploads import discovered_videos, window_sweep
 from intel_assets.resources.hot_tier import RedisHotTier
 from intel_assets.resources.warehouse import (
     PostgresWarehouse,
@@ -64,12 +67,14 @@ class YouTubeCollectionSettings:
         window_minutes: Length of a collection window: charts and details are shared within it.
         tracked_days: Videos published within this many days stay tracked.
         search_calls: search.list calls this collection may spend (the sensor grants them).
+        uploads_playlists: Uploads playlists the window's first collection reads (0: none).
     """
 
     regions: tuple[str, ...] = DEFAULT_REGIONS
     window_minutes: int = 60
     tracked_days: float = 3.0
     search_calls: int = 0
+    uploads_playlists: int = 0
 
 
 @dataclass
@@ -166,7 +171,10 @@ def collect_youtube(
     redis_client = hot_tier.client()
     details_cache = RecordCache(redis_client, "youtube:video:", window_ttl)
     stats_cache = RecordCache(redis_client, f"youtube:stats:{window.isoformat()}:", window_ttl)
-    fetched = {"chart_regions": 0, "details": 0, "stats": 0, "channels": 0, "search_results": 0}
+    fetched = {
+        "chart_regions": 0, "details": 0, "stats": 0, "channels": 0, "search_results": 0,
+        "playlists": 0, "playlist_uploads": 0,
+    }  # fmt: skip
 
     chart_videos: dict[str, Video] = {}
     seen: set[str] = set()
@@ -183,11 +191,34 @@ def collect_youtube(
                 chart_videos[video.video_id] = video
 
     since = started - timedelta(days=settings.tracked_days)
+    sweep, swept = window_sweep(
+        client,
+        warehouse,
+        redis_client,
+        catalog,
+        started,
+        window,
+        window_ttl,
+        playlists=settings.uploads_playlists,
+        tracked_days=settings.tracked_days,
+        details_cache=details_cache,
+        stats_cache=stats_cache,
+        log=log,
+    )
+    if swept:
+        fetched["playlists"] += sweep.playlists
+        fetched["playlist_uploads"] += sweep.recent
+        fetched["details"] += sweep.details_paid
     tracked = _tracked(warehouse, game.key, since, since)
     tracked = (
         tracked[~tracked["video_id"].isin(list(chart_videos))] if not tracked.empty else tracked
     )
     known_ids = set(tracked["video_id"]) if not tracked.empty else set()
+    uploads = {
+        v.video_id: v
+        for v in discovered_videos(redis_client, game.key, since)
+        if v.video_id not in chart_videos and v.video_id not in known_ids
+    }
 
     search_ids: list[str] = []
     for _ in range(settings.search_calls):
@@ -210,12 +241,14 @@ def collect_youtube(
         }
 
     # Keep the budget: the game's videos growing fastest (views per hour since publishing),
-    # whether they came free with a chart, were searched, or are tracked from earlier snapshots.
+    # whether they came free with a chart, were searched, found in uploads playlists (counts as
+    # of their discovery), or are tracked from earlier snapshots.
     kept = _keep_fastest(
         started,
         game.video_budget,
         [(v.video_id, v.view_count, v.published_at) for v in chart_videos.values()]
         + [(v.video_id, v.view_count, v.published_at) for v in search_videos.values()]
+        + [(v.video_id, v.view_count, v.published_at) for v in uploads.values()]
         + [
             (str(r.video_id), _count(r.view_count), r.published_at)
             for r in tracked.itertuples(index=False)
@@ -224,34 +257,46 @@ def collect_youtube(
     kept_chart = [v for vid, v in chart_videos.items() if vid in kept]
     kept_search = [v for vid, v in search_videos.items() if vid in kept]
     tracked = tracked[tracked["video_id"].isin(list(kept))] if not tracked.empty else tracked
+    # Discovered uploads are refreshed like tracked videos: their details are as of discovery.
+    kept_uploads = pd.DataFrame([_row_from_video(v) for vid, v in uploads.items() if vid in kept])
+    refreshed = [(tracked, "tracked"), (kept_uploads, "uploads")]
+    refreshed = [(frame, source) for frame, source in refreshed if not frame.empty]
 
     rows: list[dict[str, Any]] = [dict(_row_from_video(v), source="chart") for v in kept_chart]
-    if not tracked.empty:
-        broadcasting = tracked["live_state"].isin(["upcoming", "live"])
-        live_ids = list(tracked.loc[broadcasting, "video_id"])
-        if live_ids:
-            fresh, paid = cached_or_fetched(
-                details_cache, live_ids, Video, client.videos_many, lambda v: v.video_id
-            )
-            fetched["details"] += paid
-            rows.extend(dict(_row_from_video(v), source="tracked") for v in fresh.values())
-        quiet = tracked[~broadcasting]
-        stats, paid = cached_or_fetched(
-            stats_cache,
-            list(quiet["video_id"]),
-            VideoStats,
-            client.batch_stats_many,
-            lambda s: s.video_id,
+    broadcasting = {
+        source: frame["live_state"].isin(["upcoming", "live"]) for frame, source in refreshed
+    }
+    live_source = {
+        vid: source
+        for frame, source in refreshed
+        for vid in frame.loc[broadcasting[source], "video_id"]
+    }
+    if live_source:
+        fresh, paid = cached_or_fetched(
+            details_cache, list(live_source), Video, client.videos_many, lambda v: v.video_id
         )
-        fetched["stats"] += paid
-        for _, previous in quiet.iterrows():
+        fetched["details"] += paid
+        rows.extend(
+            dict(_row_from_video(v), source=live_source[v.video_id]) for v in fresh.values()
+        )
+    quiet = [(frame[~broadcasting[source]], source) for frame, source in refreshed]
+    stats, paid = cached_or_fetched(
+        stats_cache,
+        [vid for frame, _ in quiet for vid in frame["video_id"]],
+        VideoStats,
+        client.batch_stats_many,
+        lambda s: s.video_id,
+    )
+    fetched["stats"] += paid
+    for frame, source in quiet:
+        for _, previous in frame.iterrows():
             fresh_stats = stats.get(previous["video_id"])
             if fresh_stats is None:
                 log.warning(
-                    f"tracked video {previous['video_id']} is gone from the API; not in snapshot"
+                    f"{source} video {previous['video_id']} is gone from the API; not in snapshot"
                 )
                 continue
-            rows.append(dict(_row_from_stats(previous, fresh_stats), source="tracked"))
+            rows.append(dict(_row_from_stats(previous, fresh_stats), source=source))
     rows.extend(dict(_row_from_video(v), source="search") for v in kept_search)
 
     collected_at = datetime.now(UTC)

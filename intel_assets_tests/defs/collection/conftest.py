@@ -1,6 +1,6 @@
 """Collection fixtures: the simulator over HTTP and the API resources pointed at it."""
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -13,7 +13,7 @@ from intel_assets.resources.hot_tier import RedisHotTier
 from intel_assets.resources.twitch import TwitchResource
 from intel_assets.resources.warehouse import PostgresWarehouse
 from intel_assets.resources.youtube import YouTubeResource
-from intel_assets.simulator import Simulator
+from intel_assets.simulator import Simulator, World
 from intel_assets.simulator.server import RunningSimulator
 
 REGIONS = ["US", "JP"]
@@ -34,6 +34,27 @@ def future_pacific_time(hour: int, minute: int = 0) -> datetime:
         if end.astimezone(UTC) - start.astimezone(UTC) == timedelta(hours=24):
             return datetime.combine(day, time(hour, minute), tzinfo=PACIFIC).astimezone(UTC)
         day += timedelta(days=1)
+
+
+def playlist_uploads(
+    world: World, channels: Iterable[str], at: datetime, since: datetime
+) -> set[str]:
+    """Ids a read of these channels' uploads playlists at `at` shows published after `since`.
+
+    From the simulator's ground truth: a playlist page holds a channel's newest 50 uploads of
+    the last 14 days.
+    """
+    wanted = set(channels)
+    pages: dict[str, list[Any]] = {}
+    for video in world.videos_at(at, timedelta(days=14)):
+        channel = world.channel_of(video).channel_id
+        if channel in wanted:
+            pages.setdefault(channel, []).append(video)
+    found: set[str] = set()
+    for uploads in pages.values():
+        newest = sorted(uploads, key=lambda v: (-v.published_at, v.video_id))[:50]
+        found |= {v.video_id for v in newest if v.published_at > since.timestamp()}
+    return found
 
 
 @pytest.fixture

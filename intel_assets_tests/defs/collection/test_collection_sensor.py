@@ -99,13 +99,14 @@ def test_a_nearly_spent_budget_requests_only_what_fits(
     _set_state(warehouse, "youtube", [(g, old, 0) for g in PRIORITY_ORDER])
     # Paced allowance of the default bucket at 10:00 Pacific: 5,000 x 11/24 = 2,291.67.
     # Each collection of a 40-video game costs ceil(40 x 0.2 / 50) = 1 unit plus, with its
-    # search, 1 for the details of 50 results; the first also pays 2 regions x 4 chart pages.
+    # search, 1 for the details of 50 results; the first also pays 2 regions x 4 chart pages
+    # and the window's uploads sweep: 50 playlists + ceil(50 x 5 / 50) = 5 for their details.
     ledger = youtube._ledger()
     with time_machine.travel(NOW, tick=False):
-        ledger.reserve("default", "videos.list", 2_279)
+        ledger.reserve("default", "videos.list", 2_224)
         result = _tick(resources, instance)
-    # 12.67 units of room: fortnite 1 + 8 charts + 1 search = 10, minecraft 2, valorant would
-    # need 1 without its search but 2,279 + 12 + 1 = 2,292 > 2,291.67.
+    # 67.67 units of room: fortnite 1 + 8 charts + 55 sweep + 1 search = 65, minecraft 2,
+    # valorant would need 1 without its search but 2,224 + 67 + 1 = 2,292 > 2,291.67.
     youtube_requests = _youtube(result)
     assert [r.partition_key for r in youtube_requests] == ["fortnite", "minecraft"]
     assert [r.tags["intel/search_calls"] for r in youtube_requests] == ["1", "1"]

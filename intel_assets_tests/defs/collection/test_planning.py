@@ -125,3 +125,17 @@ def test_run_keys_are_stable_across_ticks():
     later = plan_youtube(games, BUDGETS, COSTS, NOW + timedelta(minutes=7))
     assert first.requests[0].run_key == later.requests[0].run_key
     assert first.requests[0].run_key == f"youtube_videos:a:{(NOW - timedelta(hours=1)).isoformat()}"
+
+
+def test_the_uploads_sweep_is_paid_with_the_charts_by_the_windows_first_collection():
+    model = CostModel(regions=2, uploads_playlists=50, uploads_per_playlist=5.0)
+    game = GameSchedule(key="fortnite", priority=1, refresh_hours=2.0, expected_rows=40)
+    # ceil(40 x 0.2 / 50) = 1 for new videos' details; with the charts 2 x 4 pages and the
+    # sweep's 50 playlists plus ceil(50 x 5 / 50) = 5 for its uploads' details.
+    assert model.units(game, with_charts=True, search_calls=0) == {
+        "default": 1 + 8 + 50 + 5,
+        "batch_stats": 1,
+        "search": 0,
+    }
+    assert model.units(game, with_charts=False, search_calls=0)["default"] == 1
+    assert CostModel(regions=2).units(game, with_charts=True, search_calls=0)["default"] == 9

@@ -8,13 +8,22 @@ import pytest
 import time_machine
 
 from intel_assets.catalog import load_catalog
-from intel_assets.defs.collection.assets import COLLECTION_ID_TAG, twitch_streams, youtube_videos
+from intel_assets.defs.collection.assets import (
+    COLLECTION_ID_TAG,
+    CollectionPolicy,
+    twitch_streams,
+    youtube_videos,
+)
 from intel_assets.resources.hot_tier import RedisHotTier
 from intel_assets.resources.quota import pacific_day
 from intel_assets.resources.warehouse import PostgresWarehouse
 from intel_assets.simulator import Fault
 from intel_assets.simulator.server import RunningSimulator
-from intel_assets_tests.defs.collection.conftest import REGIONS, future_pacific_time
+from intel_assets_tests.defs.collection.conftest import (
+    REGIONS,
+    future_pacific_time,
+    playlist_uploads,
+)
 
 T0 = future_pacific_time(7, 10)
 
@@ -39,7 +48,7 @@ def _collect(
 
 def _snapshot(warehouse: PostgresWarehouse, game: str, collected_after: datetime) -> pd.DataFrame:
     return warehouse.fetch_frame(
-        b"SELECT video_id, channel_id, source, live_state, view_count, collected_at "
+        b"SELECT video_id, channel_id, source, live_state, view_count, collected_at, published_at "
         b"FROM video_snapshots WHERE game_key = %s AND collected_at >= %s",
         (game, collected_after),
     )
@@ -67,6 +76,11 @@ def test_all_games_once_share_the_charts_and_pay_for_each_video_once(
     warehouse: PostgresWarehouse,
 ):
     games = load_catalog().keys
+    # Every followed channel's uploads playlist is read (at most 1,000), so the reads are known.
+    resources = {
+        **resources,
+        "collection_policy": CollectionPolicy(regions=REGIONS, uploads_playlists=1000),
+    }
     with time_machine.travel(T0, tick=False):
         for game in games:
             assert _collect(game, resources, instance).success
@@ -83,6 +97,8 @@ def test_all_games_once_share_the_charts_and_pay_for_each_video_once(
     assert counts["videos.batchGetStats"]["calls"] == 0
     assert counts["search.list"]["calls"] == 0
     assert sum(len(f) for f in first.values()) > 0
+    # No game tracked anything before: no channel to follow, no playlist read.
+    assert counts["playlistItems.list"]["calls"] == 0
 
     simulator.reset_counts()
     t1 = T0 + timedelta(minutes=61)
@@ -94,8 +110,30 @@ def test_all_games_once_share_the_charts_and_pay_for_each_video_once(
 
     # Round 2, a new window: the charts again, and the tracked videos off the chart refreshed
     # through batchGetStats, each video's stats paid once however many games track it; tracked
-    # broadcasts (upcoming/live) are re-read through videos.list instead.
+    # broadcasts (upcoming/live) are re-read through videos.list instead. Once for all games,
+    # the uploads playlist of every channel behind round 1's snapshots is read (one page each)
+    # and the details of its uploads of the last three days that no game tracks are fetched,
+    # except those cached from either round's charts; those counts also serve as this window's
+    # statistics, so uploads cost no batchGetStats.
     chart_pages = sum(_pages(simulator.world.chart_ids(region, t1)) for region in REGIONS)
+    since = t1 - timedelta(days=3)
+    followed = {
+        c
+        for frame in first.values()
+        for c, published in zip(frame["channel_id"], frame["published_at"], strict=True)
+        if published >= since
+    }
+    charts = {
+        vid
+        for at in (T0, t1)
+        for region in REGIONS
+        for vid in simulator.world.chart_ids(region, at)
+    }
+    tracked_before = set().union(*(set(f["video_id"]) for f in first.values()))
+    new_uploads = playlist_uploads(simulator.world, followed, t1, since) - tracked_before
+    assert counts["playlistItems.list"]["calls"] == len(followed) > 0
+    uploads = [set(second[g].loc[second[g]["source"] == "uploads", "video_id"]) for g in games]
+    assert any(uploads) and set().union(*uploads) <= new_uploads
     live_before = {
         vid
         for frame in first.values()
@@ -107,9 +145,9 @@ def test_all_games_once_share_the_charts_and_pay_for_each_video_once(
     assert counts["videos.batchGetStats"]["calls"] == _calls_for_new(
         [ids - live_before for ids in tracked]
     )
-    assert counts["videos.list"]["calls"] == chart_pages + _calls_for_new(
-        [ids & live_before for ids in tracked]
-    )
+    assert counts["videos.list"]["calls"] == chart_pages + _pages(
+        sorted(new_uploads - charts)
+    ) + _calls_for_new([ids & live_before for ids in tracked])
     new_channels = [set(second[g]["channel_id"]) for g in games]
     already = set().union(*(set(f["channel_id"]) for f in first.values()))
     assert counts["channels.list"]["calls"] == _calls_for_new(
