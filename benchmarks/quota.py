@@ -10,7 +10,8 @@ The day: one Pacific quota day, midnight to midnight, with the process clock mov
 `time-machine` (as `seed_history` does). Every ten simulated minutes the real
 `collection_sensor` is evaluated, and every YouTube collection it asks for is run by in-process
 `dg.materialize` of `youtube_videos` (Twitch collections it asks for are not run: they spend no
-YouTube quota). Units are the simulator's own count per bucket for that Pacific day.
+YouTube quota) under the default `CollectionPolicy` (regions aside), uploads discovery included.
+Units are the simulator's own count per bucket for that Pacific day.
 
 The seed's strategy is computed for the same day, not run: every game fetching every region's
 chart itself at each of its collections (regions x 4 pages of 50, 1 unit a page), which
@@ -192,8 +193,15 @@ def measure(
                             meta = materialization.metadata
                             runs.append(
                                 {
-                                    k: meta[k].value
-                                    for k in ("fetched_stats", "units_batch_stats", "videos")
+                                    k: meta[k].value if k in meta else 0
+                                    for k in (
+                                        "fetched_stats",
+                                        "fetched_playlists",
+                                        "fetched_playlist_uploads",
+                                        "units_batch_stats",
+                                        "videos",
+                                        "source_uploads",
+                                    )
                                 }
                             )
                     at += timedelta(minutes=10)
@@ -218,6 +226,9 @@ def measure(
     check(0 < len(runs) <= games * hours, f"{len(runs)} collections for {games} games")
     check(len(hourly) == hours, f"snapshots in {len(hourly)} of {hours} hours")
     refreshes = sum(int(r["fetched_stats"]) for r in runs)
+    playlists = sum(int(r["fetched_playlists"]) for r in runs)
+    from_uploads = sum(int(r["source_uploads"]) for r in runs)
+    playlist_uploads = sum(int(r["fetched_playlist_uploads"]) for r in runs)
     check(refreshes > 0, "no video was refreshed through batchGetStats")
     per_refresh = units["batch_stats"] / refreshes
     shares = {bucket: units[bucket] / limits[bucket] for bucket in units}
@@ -263,14 +274,18 @@ def measure(
                 f"{int(hourly['pairs'].iloc[0]):,} pairs in the first hour, "
                 f"{int(hourly['pairs'].iloc[-1]):,} in the last. The kept set changes as the "
                 "budget keeps each game's fastest-growing videos, so fewer pairs are in every "
-                "one of the hours than in each hour."
+                "one of the hours than in each hour. Videos age out of tracking three days "
+                "after upload; new uploads come from the charts, search and, once per window, "
+                f"the uploads playlists of the channels the games track: {playlists:,} "
+                f"playlist reads (1 default unit each) over the {hours} h showed "
+                f"{playlist_uploads:,} uploads new since the channel's last read (details 50 a "
+                f"unit); {from_uploads:,} (game, video) pairs entered a snapshot that way "
+                "(tracked from then on)."
             ),
-            missed="the tracked pool shrinks during the day: a video stops being tracked "
-            "three days after its upload (`tracked_days`), while new uploads come in only "
-            "through the charts and the few search calls a game gets (the search bucket is "
-            "the one at its 50%), so the budgets are not quite filled by the evening. The "
-            "batch_stats bucket has room left (see above); discovering new uploads more "
-            "cheaply (e.g. the uploads playlists of the channels a game already tracks, 1 "
-            "default unit per 50 videos) would keep every budget full.",
+            missed="the tracked pool shrinks faster than discovery refills it: a video stops "
+            "being tracked three days after its upload (`tracked_days`), and the charts, the "
+            "search bucket (100 units a day) and the uploads playlists read per window "
+            "(`CollectionPolicy.uploads_playlists`) did not find enough of each game's new "
+            "uploads; reading more playlists per window (1 default unit each) would.",
         ),
     ]
