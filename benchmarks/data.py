@@ -3,7 +3,8 @@
 The rows look like the collection's: one game per video, titles and descriptions in the video's
 language (so language detection has real text to read), 80% of videos declaring their audio
 language and 45% a metadata language as in the simulator (about 11% declare neither and are
-detected), counts that grow hour by hour, tags and topics as arrays.
+detected), each row's `language` resolved as collection resolves it, counts that grow hour by
+hour, tags and topics as arrays.
 """
 
 from datetime import datetime
@@ -11,6 +12,7 @@ from datetime import datetime
 import psycopg
 from psycopg import sql
 
+from intel_assets.analyzers.regional import detect_language, normalize_language_code
 from intel_assets.catalog import load_catalog
 
 LANGUAGES: tuple[str, ...] = ("en", "en-US", "es", "pt-BR", "de", "fr", "ja", "ko", "ru", "id")
@@ -79,7 +81,15 @@ SELECT
     k.v %% 5 < 3 AS licensed_content,
     k.v %% 50 = 1 AS made_for_kids,
     k.v %% 17 = 0 AS has_paid_product_placement,
-    '{{}}'::text[] AS localization_languages
+    '{{}}'::text[] AS localization_languages,
+    CASE WHEN k.v %% 10 < 8 OR (k.v / 10) %% 20 < 9 THEN ({bases}::text[])[1 + k.lang]
+         ELSE ({detected}::text[])[1 + (k.v %% {game_count}) * {language_count} + k.lang]
+    END AS language,
+    CASE WHEN k.v %% 10 < 8 THEN 'audio' WHEN (k.v / 10) %% 20 < 9 THEN 'default'
+         WHEN ({detected}::text[])[1 + (k.v %% {game_count}) * {language_count} + k.lang]
+             IS NOT NULL THEN 'detected'
+         ELSE 'unknown'
+    END AS language_source
 FROM (
     SELECT
         v,
@@ -96,6 +106,18 @@ FROM (
 """
 
 
+def _detected(games: tuple[str, ...], languages: list[str]) -> list[str | None]:
+    """What collection detects for a video of each (game, language) that declares none.
+
+    The text differs between videos only in the numbers it ends with, which carry no letters.
+    """
+    return [
+        detect_language(f"{game.title()} {TEXTS[lang][0]} #1\n{TEXTS[lang][1]} 1")
+        for game in games
+        for lang in languages
+    ]
+
+
 def video_snapshots_select(games: tuple[str, ...] = GAMES) -> sql.Composed:
     """A SELECT of generated `video_snapshots` rows, in table column order.
 
@@ -107,6 +129,8 @@ def video_snapshots_select(games: tuple[str, ...] = GAMES) -> sql.Composed:
         titles=sql.Literal([TEXTS[lang][0] for lang in languages]),
         descriptions=sql.Literal([TEXTS[lang][1] for lang in languages]),
         tags=sql.Literal(list(LANGUAGES)),
+        bases=sql.Literal([normalize_language_code(tag) for tag in LANGUAGES]),
+        detected=sql.Literal(_detected(games, languages)),
         games=sql.Literal(list(games)),
         game_count=sql.Literal(len(games)),
         language_count=sql.Literal(len(LANGUAGES)),

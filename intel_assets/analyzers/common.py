@@ -16,7 +16,8 @@ VIDEO_COLUMNS: tuple[str, ...] = (
     "like_count", "comment_count", "default_audio_language", "default_language", "live_state",
     "is_premiere", "scheduled_start", "actual_start", "actual_end", "concurrent_viewers", "tags",
     "topic_categories", "category_id", "definition", "caption", "licensed_content",
-    "made_for_kids", "has_paid_product_placement", "localization_languages",
+    "made_for_kids", "has_paid_product_placement", "localization_languages", "language",
+    "language_source",
 )  # fmt: skip
 """Columns of `video_snapshots`, in table order."""
 

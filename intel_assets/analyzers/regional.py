@@ -2,7 +2,8 @@
 
 A video's language is its `default_audio_language`, else its `default_language`, else the
 language detected in its title and description (their first `DETECTION_TEXT_LIMIT`
-characters); codes are reduced to their ISO 639-1 base
+characters), resolved when a collection stores the snapshot (`language`, `language_source`) and
+here only for rows stored before that; codes are reduced to their ISO 639-1 base
 ("en-US" is "en", "zh-Hans" is "zh", the old "iw" is "he"), and "zxx"/"und"/"mul" mean none.
 Detection uses py3langid (a naive Bayes model: offline, deterministic) restricted to
 `DETECTABLE_LANGUAGES`, on the folded text without links, hashtags and mentions; a text with
@@ -123,6 +124,60 @@ def video_language(
     return None, "unknown"
 
 
+def resolve_languages(videos: pd.DataFrame) -> pd.DataFrame:
+    """Each snapshot row's language and its source, as `video_language` tells them.
+
+    Rows that already carry a `language_source` (resolved when their collection stored them)
+    keep their stored language; the others are resolved here, each distinct text detected once.
+
+    Args:
+        videos: Rows with `default_audio_language`, `default_language`, `title` and
+            `description`, and optionally the stored `language` and `language_source`.
+
+    Returns:
+        A frame on the same index with `language` (ISO 639-1 or None) and `language_source`
+        (one of `LANGUAGE_SOURCES`).
+    """
+    stored = videos.get("language_source")
+    languages: list[str | None] = []
+    sources: list[str] = []
+    found: dict[tuple[object, object, str, str], tuple[str | None, str]] = {}
+    for position, (audio, default, title, description) in enumerate(
+        zip(
+            videos["default_audio_language"],
+            videos["default_language"],
+            videos["title"],
+            videos["description"],
+            strict=True,
+        )
+    ):
+        if stored is not None and isinstance(source := stored.iat[position], str):
+            language = videos["language"].iat[position]
+            languages.append(language if isinstance(language, str) else None)
+            sources.append(source)
+            continue
+        text = (
+            "" if pd.isna(title) else str(title),
+            "" if pd.isna(description) else str(description),
+        )
+        key = (
+            audio if isinstance(audio, str) else None,
+            default if isinstance(default, str) else None,
+            *text,
+        )
+        if key not in found:
+            found[key] = video_language(key[0], key[1], *text)
+        language, source = found[key]
+        languages.append(language)
+        sources.append(source)
+    return pd.DataFrame(
+        {
+            "language": pd.Series(languages, index=videos.index, dtype=object),
+            "language_source": pd.Series(sources, index=videos.index, dtype=object),
+        }
+    )
+
+
 @dataclass(frozen=True)
 class LanguageStats:
     """YouTube supply against Twitch demand in one language (a row of the regional table).
@@ -196,20 +251,12 @@ class RegionalIntel(Intel):
 
 def _youtube(inputs: AnalyzerInputs) -> tuple[pd.DataFrame, dict[str, int]]:
     latest = latest_videos(inputs)
-    found = [
-        video_language(audio, default, str(title), "" if pd.isna(description) else str(description))
-        for audio, default, title, description in zip(
-            latest["default_audio_language"],
-            latest["default_language"],
-            latest["title"].fillna(""),
-            latest["description"],
-            strict=True,
-        )
-    ]
+    resolved = resolve_languages(latest)
     languages = pd.DataFrame(
-        {"language": [code for code, _ in found], "views": latest["views"].to_numpy()}
+        {"language": resolved["language"].to_numpy(), "views": latest["views"].to_numpy()}
     )
-    sources = {source: sum(s == source for _, s in found) for source in LANGUAGE_SOURCES}
+    counts = resolved["language_source"].value_counts()
+    sources = {source: int(counts.get(source, 0)) for source in LANGUAGE_SOURCES}
     return languages, sources
 
 

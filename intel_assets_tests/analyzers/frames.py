@@ -65,6 +65,9 @@ def video(video_id: str = "v1", **fields: Any) -> dict[str, Any]:
         "made_for_kids": False,
         "has_paid_product_placement": False,
         "localization_languages": [],
+        # Unresolved, as rows stored before collection resolved languages: analyzers resolve.
+        "language": None,
+        "language_source": None,
     }
     return _with_fields(row, fields, "video_snapshots")
 

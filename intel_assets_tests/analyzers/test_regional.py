@@ -46,6 +46,30 @@ def test_language_comes_from_audio_then_default_then_detection():
     assert result.language_diversity_score == pytest.approx(expected)
 
 
+def test_a_language_resolved_at_collection_is_used_as_stored():
+    rows = _videos()
+    # e3's collection stored "pt" as detected (say an older detector read its Spanish title so);
+    # u1's stored "unknown" stays unknown. The analyzer trusts both and detects nothing.
+    rows[2] = {**rows[2], "language": "pt", "language_source": "detected"}
+    rows[6] = {**rows[6], "language": None, "language_source": "unknown"}
+    result = regional.analyze(inputs(rows, _streams()))
+    assert result.language_source == {"audio": 3, "default": 2, "detected": 1, "unknown": 1}
+    assert result.language_distribution == {"en": 2, "es": 1, "pt": 1, "ja": 1, "zh": 1}
+
+
+def test_resolve_languages_fills_only_unresolved_rows():
+    frame = inputs(
+        [
+            video("a", default_audio_language="de-AT"),
+            video("b", title=ES_TITLE),
+            video("c", title=ES_TITLE, language="fr", language_source="default"),
+        ]
+    ).videos
+    resolved = regional.resolve_languages(frame)
+    assert list(resolved["language"]) == ["de", "es", "fr"]
+    assert list(resolved["language_source"]) == ["audio", "detected", "default"]
+
+
 def test_supply_against_demand_per_language():
     result = regional.analyze(inputs(_videos(), _streams()))
     rows = {lang.language_code: lang for lang in result.languages}

@@ -15,7 +15,7 @@ import dagster as dg
 import pandas as pd
 import psycopg
 
-from intel_assets.analyzers.regional import normalize_language_code, video_language
+from intel_assets.analyzers.regional import video_language
 from intel_assets.defs.aggregation.common import COLLECTION_DEPS, markdown_preview
 from intel_assets.freshness import HOURLY_FRESHNESS
 from intel_assets.partitions import hourly_partitions
@@ -41,17 +41,15 @@ _VIRAL_FIELDS: dict[str, str] = {
 }
 
 # The hourly rollup runs in Postgres, set-based: one sort picks each (game, hour, video)'s
-# latest snapshot and the metrics are aggregates over those rows. Only languages need Python
-# (regional analysis' rules): declared codes are resolved once per distinct (audio, metadata)
-# pair, and text is detected once per distinct text, only for the latest snapshots that declare
-# no usable language.
+# latest snapshot and the metrics are aggregates over those rows. Languages were resolved when
+# the snapshots were stored; only rows stored before that (`language_source` null, found through
+# a partial index) are resolved in Python by regional analysis' rules.
 _HOUR = "date_bin('1 hour', collected_at, TIMESTAMPTZ '2000-01-01 00:00:00+00')"
 _WINDOW = "collected_at >= %(start)s AND collected_at < %(end)s"
 
 _IN_WINDOW = f"""
 SELECT game_key, {_HOUR} AS hour_start, video_id, collected_at, view_count, like_count,
-    comment_count, duration_seconds, is_short,
-    coalesce(default_audio_language, '') AS audio, coalesce(default_language, '') AS meta
+    comment_count, duration_seconds, is_short, language, language_source
 FROM video_snapshots WHERE {_WINDOW}
 """
 
@@ -59,22 +57,16 @@ _LATEST_FIRST = """
 ORDER BY game_key, hour_start, video_id, collected_at DESC, view_count DESC NULLS LAST
 """
 
-_DECLARED_PAIRS = f"""
-SELECT DISTINCT coalesce(default_audio_language, ''), coalesce(default_language, '')
-FROM video_snapshots WHERE {_WINDOW}
-"""
-
-# Only the snapshots that declare no usable language are sorted here: a video whose latest
-# snapshot does declare one gets a needless detection, which the main query then ignores.
-_UNDECLARED_TEXTS = f"""
-SELECT l.game_key, l.collected_at, l.video_id, v.title, v.description
+# The latest unresolved row of a (game, hour, video) is its latest row overall whenever that one
+# is unresolved, which is the only case the main query uses it.
+_UNRESOLVED = f"""
+SELECT DISTINCT ON (game_key, hour_start, video_id) game_key, collected_at, video_id,
+    default_audio_language, default_language, title, description
 FROM (
-    SELECT DISTINCT ON (game_key, hour_start, video_id) *
-    FROM ({_IN_WINDOW}) AS in_window
-    WHERE (audio, meta) IN (SELECT * FROM unnest(%(audio)s::text[], %(meta)s::text[]))
-    {_LATEST_FIRST}
-) AS l
-JOIN video_snapshots AS v USING (game_key, collected_at, video_id)
+    SELECT *, {_HOUR} AS hour_start FROM video_snapshots
+    WHERE {_WINDOW} AND language_source IS NULL
+) AS unresolved
+{_LATEST_FIRST}
 """
 
 _VIDEO_HOURS = f"""
@@ -86,13 +78,13 @@ WITH latest AS (
     {_LATEST_FIRST}
 ),
 resolved AS (
-    SELECT l.*, coalesce(d.language, t.language) AS language,
+    SELECT l.game_key, l.hour_start, l.view_count, l.is_short, l.duration_seconds,
+        l.snapshot_count, l.last_video_at,
+        CASE WHEN l.language_source IS NULL THEN t.language ELSE l.language END AS language,
         CASE WHEN l.like_count IS NOT NULL AND l.view_count > 0 THEN
             least((l.like_count + coalesce(l.comment_count, 0))::float8 / l.view_count, 1.0)
         END AS engagement
     FROM latest AS l
-    LEFT JOIN unnest(%(audio)s::text[], %(meta)s::text[], %(code)s::text[])
-        AS d(audio, meta, language) USING (audio, meta)
     LEFT JOIN unnest(%(t_game)s::text[], %(t_at)s::timestamptz[], %(t_video)s::text[],
         %(t_code)s::text[]) AS t(game_key, collected_at, video_id, language)
         USING (game_key, collected_at, video_id)
@@ -153,13 +145,14 @@ class HourInputs:
         streams: One row per (game_key, hour_start) with stream snapshots: Twitch counts,
             viewers and `last_stream_at`.
         stream_rows: Stream snapshot rows read.
-        detected: Latest rows whose language was told from their text.
+        resolved_here: Latest rows stored before languages were resolved at collection whose
+            language was resolved here.
     """
 
     videos: pd.DataFrame
     streams: pd.DataFrame
     stream_rows: int
-    detected: int
+    resolved_here: int
 
 
 def _frame(cursor: psycopg.Cursor[Any]) -> pd.DataFrame:
@@ -171,55 +164,43 @@ def read_hour_inputs(
     warehouse: PostgresWarehouse,
     start: datetime,
     end: datetime,
-    detections: dict[tuple[str, str], str | None] | None = None,
+    detections: dict[tuple[str | None, str | None, str, str], str | None] | None = None,
 ) -> HourInputs:
     """Aggregate the snapshots collected in `[start, end)` per game and UTC hour, in Postgres.
 
-    Each (game, hour, video)'s latest snapshot in the hour counts. A video's language is its
-    audio language, else its metadata language, else the language detected in its title and
-    description (`video_language`).
+    Each (game, hour, video)'s latest snapshot in the hour counts, with the language its
+    collection resolved (`language`); rows stored before languages were resolved at collection
+    get theirs here by the same rule (`video_language`).
 
     Args:
         warehouse: The warehouse to read.
         start: Inclusive start of the window.
         end: Exclusive end of the window.
-        detections: Languages already detected, by (title, description); texts detected here
-            are added, so a text seen in many hours is detected once per run.
+        detections: Languages already resolved for such rows, by (audio, metadata, title,
+            description); those resolved here are added, so a text seen in many hours is
+            detected once per run.
     """
     window: dict[str, Any] = {"start": start, "end": end}
     found = {} if detections is None else detections
     with warehouse.connection() as conn, conn.cursor() as cur:
         # A day of snapshots sorts in memory instead of spilling to disk.
         cur.execute("SET LOCAL work_mem = '256MB'")
-        cur.execute(_DECLARED_PAIRS, window)
-        declared = {
-            (str(a), str(m)): normalize_language_code(a) or normalize_language_code(m)
-            for a, m in cur.fetchall()
-        }
-        undeclared = [pair for pair, code in declared.items() if code is None]
-        detected: list[tuple[str, datetime, str, str]] = []  # only where a language was told
-        if undeclared:
-            cur.execute(
-                _UNDECLARED_TEXTS,
-                {**window, "audio": [a for a, _ in undeclared], "meta": [m for _, m in undeclared]},
-            )
-            for game_key, collected_at, video_id, title, description in cur.fetchall():
-                text = (title or "", description or "")
-                if text not in found:
-                    found[text] = video_language(None, None, *text)[0]
-                if (code := found[text]) is not None:
-                    detected.append((game_key, collected_at, video_id, code))
+        cur.execute(_UNRESOLVED, window)
+        resolved: list[tuple[str, datetime, str, str]] = []  # only where a language was told
+        for game_key, collected_at, video_id, audio, meta, title, description in cur.fetchall():
+            key = (audio, meta, title or "", description or "")
+            if key not in found:
+                found[key] = video_language(*key)[0]
+            if (code := found[key]) is not None:
+                resolved.append((game_key, collected_at, video_id, code))
         cur.execute(
             _VIDEO_HOURS,
             {
                 **window,
-                "audio": [a for a, _ in declared],
-                "meta": [m for _, m in declared],
-                "code": list(declared.values()),
-                "t_game": [d[0] for d in detected],
-                "t_at": [d[1] for d in detected],
-                "t_video": [d[2] for d in detected],
-                "t_code": [d[3] for d in detected],
+                "t_game": [r[0] for r in resolved],
+                "t_at": [r[1] for r in resolved],
+                "t_video": [r[2] for r in resolved],
+                "t_code": [r[3] for r in resolved],
             },
         )
         videos = _frame(cur)
@@ -230,7 +211,7 @@ def read_hour_inputs(
         videos=videos,
         streams=streams.drop(columns=["stream_rows_read"], errors="ignore"),
         stream_rows=stream_rows,
-        detected=len(detected),
+        resolved_here=len(resolved),
     )
 
 
@@ -388,15 +369,15 @@ def hourly_metrics(
     chunks: list[pd.DataFrame] = []
     snapshot_rows = 0
     stream_rows = 0
-    detected = 0
-    detections: dict[tuple[str, str], str | None] = {}
+    resolved_here = 0
+    detections: dict[tuple[str | None, str | None, str, str], str | None] = {}
     chunk_start = window.start
     while chunk_start < window.end:
         chunk_end = min(chunk_start + timedelta(hours=config.chunk_hours), window.end)
         inputs = read_hour_inputs(warehouse, chunk_start, chunk_end, detections)
         snapshot_rows += int(inputs.videos["snapshot_count"].sum()) if len(inputs.videos) else 0
         stream_rows += inputs.stream_rows
-        detected += inputs.detected
+        resolved_here += inputs.resolved_here
         chunks.append(compute_hourly_metrics(inputs, analyses, max_analysis_age=max_age))
         chunk_start = chunk_end
     rows = pd.concat(chunks, ignore_index=True) if chunks else pd.DataFrame()
@@ -432,7 +413,7 @@ def hourly_metrics(
             ),
             "video_snapshot_rows_read": dg.MetadataValue.int(snapshot_rows),
             "stream_snapshot_rows_read": dg.MetadataValue.int(stream_rows),
-            "languages_detected_from_text": dg.MetadataValue.int(detected),
+            "languages_resolved_in_rollup": dg.MetadataValue.int(resolved_here),
             "game_hours_without_viral_analysis": dg.MetadataValue.int(len(without_viral)),
             "window_start": dg.MetadataValue.text(window.start.isoformat()),
             "window_end": dg.MetadataValue.text(window.end.isoformat()),

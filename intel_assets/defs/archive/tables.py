@@ -133,6 +133,8 @@ VIDEO_SNAPSHOTS = ArchivedTable(
         ("made_for_kids", BOOL, True),
         ("has_paid_product_placement", BOOL, True),
         ("localization_languages", STRS, False),
+        ("language", STR, True),
+        ("language_source", STR, True),
     ),
 )
 

@@ -26,6 +26,7 @@ import dagster as dg
 import pandas as pd
 
 from intel_assets.analyzers.common import VIDEO_COLUMNS
+from intel_assets.analyzers.regional import resolve_languages
 from intel_assets.catalog import Catalog, GameConfig
 from intel_assets.defs.collection.store import (
     HOT_TIER_TTL_SECONDS,
@@ -305,6 +306,11 @@ def collect_youtube(
     frame["game_key"] = game.key
     frame["collected_at"] = collected_at
     frame["collection_id"] = collection_id
+    # Resolved once here (tracked rows keep what their first snapshot resolved), so the hourly
+    # rollup and the analyzers never detect the same text again.
+    resolved = resolve_languages(frame)
+    frame["language"] = resolved["language"]
+    frame["language_source"] = resolved["language_source"]
     frame = frame[list(VIDEO_COLUMNS)]
     previous_ids = known_ids | _previously_seen(warehouse, game.key, list(frame["video_id"]))
     new_videos = int((~frame["video_id"].isin(list(previous_ids))).sum())

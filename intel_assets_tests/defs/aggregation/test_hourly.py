@@ -178,6 +178,37 @@ def test_languages_not_declared_are_detected_in_the_stored_description(
     assert row["dominant_language"] == "de"  # a three-way tie goes to the first by name
 
 
+def test_languages_resolved_at_collection_are_read_as_stored(warehouse: PostgresWarehouse):
+    spanish = "Hoy jugamos la nueva temporada con amigos y probamos todas las armas nuevas"
+    english = "Today we play the new season with friends and try every new weapon in ranked"
+    insert_videos(
+        warehouse,
+        [
+            # a: an unresolved (older) row, then its latest row resolved as "fr": fr counts, not
+            # the es its text would give.
+            dict(video_id="a", game_key="gta", collected_at=_at(1), description=spanish),
+            dict(video_id="a", game_key="gta", collected_at=_at(30), description=spanish,
+                 language="fr", language_source="detected"),
+            # b: resolved first, but its latest row is unresolved: the rollup detects en.
+            dict(video_id="b", game_key="gta", collected_at=_at(5), description=english,
+                 language="de", language_source="audio"),
+            dict(video_id="b", game_key="gta", collected_at=_at(40), description=english),
+            # c: its collection could not tell the language: unknown stays unknown.
+            dict(video_id="c", game_key="gta", collected_at=_at(10), description=spanish,
+                 language=None, language_source="unknown"),
+        ],
+    )  # fmt: skip
+
+    result = _materialize(warehouse, "2026-03-04-05:00")
+
+    (row,) = _read_hourly(warehouse).to_dict("records")
+    assert row["video_count"] == 3
+    assert row["language_distribution"] == {"fr": 1, "en": 1}
+    # Resolved in the rollup: the latest unresolved row of a (05:01, es; unused) and of b.
+    (materialization,) = result.asset_materializations_for_node("hourly_metrics")
+    assert materialization.metadata["languages_resolved_in_rollup"].value == 2
+
+
 GAMES = ("fortnite", "minecraft", "valorant")
 TITLES = (
     "Ranked highlights from the weekend tournament",

@@ -7,6 +7,7 @@ import pandas as pd
 import pytest
 import time_machine
 
+from intel_assets.analyzers.regional import detect_language
 from intel_assets.catalog import load_catalog
 from intel_assets.defs.collection.assets import (
     COLLECTION_ID_TAG,
@@ -198,6 +199,23 @@ def test_a_snapshot_lands_with_its_state_and_hot_tier_entry(
     assert sorted(v["video_id"] for v in hot["videos"]) == sorted(rows["video_id"])
     ttl = int(hot_tier.client().ttl("youtube:games:minecraft"))  # type: ignore[arg-type]
     assert 5 * 3600 - 60 <= ttl <= 5 * 3600
+
+    # Every row's language was resolved as it was stored: the declared audio language's base
+    # code, else the metadata language's, else what detection reads in title and description.
+    languages = warehouse.fetch_dicts(
+        b"SELECT default_audio_language AS audio, default_language AS meta, title, description, "
+        b"language, language_source FROM video_snapshots WHERE game_key = 'minecraft'"
+    )
+    assert len(languages) == len(rows)
+    for row in languages:
+        declared = [
+            (code.split("-")[0].lower(), source)
+            for code, source in ((row["audio"], "audio"), (row["meta"], "default"))
+            if code and code.split("-")[0].lower() not in ("zxx", "und", "mul")
+        ]
+        detected = detect_language(f"{row['title']}\n{row['description']}")
+        expected = declared[0] if declared else (detected, "detected" if detected else "unknown")
+        assert (row["language"], row["language_source"]) == expected, row
 
 
 def test_an_unchanged_snapshot_extends_the_quiet_streak(
