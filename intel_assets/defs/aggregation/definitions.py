@@ -14,22 +14,17 @@ from intel_assets.defs.aggregation.performance import (
     premiere_performance,
     regional_performance,
 )
-from intel_assets.partitions import daily_partitions, hourly_partitions
 
 DAILY_ASSETS = [daily_rollup, duration_performance, regional_performance, premiere_performance]
 
-hourly_metrics_job = dg.define_asset_job(
-    "hourly_metrics_job", selection=[hourly_metrics], partitions_def=hourly_partitions
-)
+hourly_metrics_job = dg.define_asset_job("hourly_metrics_job", selection=[hourly_metrics])
 hourly_metrics_schedule = dg.build_schedule_from_partitioned_job(
     hourly_metrics_job,
     name="hourly_metrics_schedule",
     minute_of_hour=5,
     default_status=dg.DefaultScheduleStatus.RUNNING,
 )
-daily_rollup_job = dg.define_asset_job(
-    "daily_rollup_job", selection=DAILY_ASSETS, partitions_def=daily_partitions
-)
+daily_rollup_job = dg.define_asset_job("daily_rollup_job", selection=DAILY_ASSETS)
 daily_rollup_schedule = dg.build_schedule_from_partitioned_job(
     daily_rollup_job,
     name="daily_rollup_schedule",

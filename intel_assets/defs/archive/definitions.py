@@ -9,11 +9,8 @@ import dagster as dg
 from intel_assets.defs.archive.checks import monthly_archive_checks, retention_checks
 from intel_assets.defs.archive.monthly import monthly_archive
 from intel_assets.defs.archive.retention import retention
-from intel_assets.partitions import monthly_partitions
 
-monthly_archive_job = dg.define_asset_job(
-    "monthly_archive_job", selection=[monthly_archive], partitions_def=monthly_partitions
-)
+monthly_archive_job = dg.define_asset_job("monthly_archive_job", selection=[monthly_archive])
 monthly_archive_schedule = dg.build_schedule_from_partitioned_job(
     monthly_archive_job,
     name="monthly_archive_schedule",

@@ -5,24 +5,26 @@ from datetime import UTC, datetime
 import dagster as dg
 import pytest
 
-from intel_assets.defs.aggregation.definitions import daily_rollup_schedule, hourly_metrics_schedule
-from intel_assets.defs.archive.definitions import monthly_archive_schedule, retention_schedule
+from intel_assets.definitions import defs
+from intel_assets.defs.archive.definitions import retention_schedule
 
 
 @pytest.mark.parametrize(
-    ("schedule", "cron", "tick", "partition"),
+    ("name", "cron", "tick", "partition"),
     [
         # At 10:05 the hour 09:00-10:00 is complete.
-        (hourly_metrics_schedule, "5 * * * *", datetime(2026, 3, 4, 10, 5), "2026-03-04-09:00"),
+        ("hourly_metrics_schedule", "5 * * * *", datetime(2026, 3, 4, 10, 5), "2026-03-04-09:00"),
         # At 00:15 on 1 March the day before is complete (2026 is not a leap year).
-        (daily_rollup_schedule, "15 0 * * *", datetime(2026, 3, 1, 0, 15), "2026-02-28"),
+        ("daily_rollup_schedule", "15 0 * * *", datetime(2026, 3, 1, 0, 15), "2026-02-28"),
         # On the 1st at 01:00 the month before is complete.
-        (monthly_archive_schedule, "0 1 1 * *", datetime(2026, 5, 1, 1, 0), "2026-04-01"),
+        ("monthly_archive_schedule", "0 1 1 * *", datetime(2026, 5, 1, 1, 0), "2026-04-01"),
     ],
 )
 def test_a_schedule_requests_the_period_that_just_ended(
-    schedule: dg.ScheduleDefinition, cron: str, tick: datetime, partition: str
+    name: str, cron: str, tick: datetime, partition: str
 ):
+    # The jobs take their partitions from their assets, so the schedules resolve in `defs`.
+    schedule = defs().resolve_schedule_def(name)
     context = dg.build_schedule_context(scheduled_execution_time=tick.replace(tzinfo=UTC))
     result = schedule.evaluate_tick(context)
 
