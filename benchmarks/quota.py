@@ -34,6 +34,7 @@ from benchmarks.catalogs import PACKAGED, catalog_in_use, resized
 from benchmarks.harness import check
 from benchmarks.measure import row
 from intel_assets.analyzers.common import VIDEO_COLUMNS
+from intel_assets.analyzers.regional import resolve_languages
 from intel_assets.catalog import Catalog
 from intel_assets.defs.collection.assets import (
     CollectionPolicy,
@@ -91,6 +92,7 @@ def _track(sim: RunningSimulator, resources: dict[str, Any], catalog: Catalog, a
             frame = pd.DataFrame([dict(v.model_dump(), source="search") for v in videos])
             collection = f"{key}:bench-tracking"
             frame["game_key"], frame["collected_at"], frame["collection_id"] = key, at, collection
+            frame = frame.join(resolve_languages(frame))  # as collection stores them
             month = at.date().replace(day=1)
             pairs = zip(frame["video_id"], frame["view_count"], strict=True)
             warehouse.replace_many(
