@@ -90,7 +90,8 @@ def followed_channels(
     rows = warehouse.fetch_dicts(
         b"SELECT v.channel_id, v.video_id FROM video_snapshots v "
         b"JOIN intel_collection_state s ON s.source = 'youtube' AND s.game_key = v.game_key "
-        b"AND s.last_collection_id = v.collection_id "
+        # The state's time is the snapshot's: the primary key finds the rows directly.
+        b"AND s.last_collected_at = v.collected_at AND s.last_collection_id = v.collection_id "
         b"WHERE v.collected_at >= %s AND v.published_at >= %s",
         (since, since),
     )
