@@ -13,3 +13,8 @@ ALTER TABLE video_snapshots
 -- it stays empty for rows written since, so collections pay nothing to maintain it.
 CREATE INDEX video_snapshots_language_unresolved ON video_snapshots (collected_at)
     WHERE language_source IS NULL;
+
+-- Collection also finds videos through the uploads playlists of channels it tracks.
+COMMENT ON COLUMN video_snapshots.source IS
+    'How the video was found: chart, search, tracked (refreshed from an earlier snapshot) or '
+    'uploads (the uploads playlist of a channel the games track)';
