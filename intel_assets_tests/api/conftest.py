@@ -13,23 +13,26 @@ The hot tier is a Redis server of its own, so a test can stop it (the warm fallb
 it again: its append-only file brings the keys back with their expiry times.
 """
 
+import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
+import httpx
 import pytest
 import redis
+import uvicorn
 from fastapi import FastAPI
-from fastapi.testclient import TestClient
 
 from intel_assets import services
 from intel_assets.api import ApiConfig, create_app
 from intel_assets.resources.warehouse import PostgresWarehouse
 from intel_assets.settings import Settings
 from intel_assets_tests.api.serving import fill_through_pipeline
-from intel_assets_tests.conftest import create_test_database, drop_test_database
+from intel_assets_tests.conftest import create_test_database, drop_test_database, free_port
 
 SEED_HOURS = 6
 """Hours of yesterday replayed: every game collected and analysed, six hourly rows each."""
@@ -113,15 +116,42 @@ def api_app(seeded: Seeded) -> FastAPI:
     return create_app(api_config(seeded))
 
 
+@contextmanager
+def served(app: FastAPI, headers: Mapping[str, str] | None = None) -> Iterator[httpx.Client]:
+    """The app behind a real uvicorn server on loopback, and an HTTP client of it.
+
+    The server runs in a thread of the test process, so tests still see its log records.
+    """
+    port = free_port()
+    server = uvicorn.Server(
+        uvicorn.Config(app, host="127.0.0.1", port=port, log_config=None, lifespan="on")
+    )
+    thread = threading.Thread(target=server.run, name=f"api-{port}", daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 30
+    while not server.started:
+        if not thread.is_alive() or time.monotonic() > deadline:
+            raise RuntimeError(f"the API server on port {port} did not start")
+        time.sleep(0.01)
+    try:
+        with httpx.Client(
+            base_url=f"http://127.0.0.1:{port}", headers=dict(headers or {}), timeout=30
+        ) as client:
+            yield client
+    finally:
+        server.should_exit = True
+        thread.join(timeout=30)
+
+
 @pytest.fixture(scope="package")
-def api(api_app: FastAPI) -> Iterator[TestClient]:
-    """A client of the API sending the first key."""
-    with TestClient(api_app, headers={"X-API-Key": API_KEYS[0]}) as client:
+def api(api_app: FastAPI) -> Iterator[httpx.Client]:
+    """A client of the API, served over HTTP on loopback, sending the first key."""
+    with served(api_app, headers={"X-API-Key": API_KEYS[0]}) as client:
         yield client
 
 
 @pytest.fixture
-def redis_stopped(seeded: Seeded, api: TestClient) -> Iterator[None]:
+def redis_stopped(seeded: Seeded, api: httpx.Client) -> Iterator[None]:
     """The hot tier's Redis server stopped for one test, then started again."""
     services.stop(seeded.redis_settings)
     try:

@@ -4,8 +4,8 @@ import time
 from datetime import datetime
 from pathlib import Path
 
+import httpx
 import pytest
-from fastapi.testclient import TestClient
 
 from intel_assets import services
 from intel_assets.analyzers.registry import ANALYZERS
@@ -27,7 +27,7 @@ def _without_timing(summary: dict) -> dict:
 
 @pytest.mark.usefixtures("redis_stopped")
 def test_intel_falls_back_to_the_latest_rows_in_postgres(
-    api: TestClient, stored: PostgresWarehouse
+    api: httpx.Client, stored: PostgresWarehouse
 ):
     latest = {
         r["analyzer"]: r
@@ -59,7 +59,7 @@ def test_intel_falls_back_to_the_latest_rows_in_postgres(
 
 
 def test_both_tiers_give_the_same_analysis_and_the_same_summary(
-    api: TestClient, request: pytest.FixtureRequest
+    api: httpx.Client, request: pytest.FixtureRequest
 ):
     hot_intel = api.get(f"/v1/games/{GAME}/intel").json()["analyses"]
     hot_summary = api.get(f"/v1/games/{GAME}/summary").json()
@@ -82,7 +82,7 @@ def test_both_tiers_give_the_same_analysis_and_the_same_summary(
 
 
 @pytest.mark.usefixtures("redis_stopped")
-def test_every_route_but_quota_answers_while_redis_is_stopped(api: TestClient):
+def test_every_route_but_quota_answers_while_redis_is_stopped(api: httpx.Client):
     paths = [
         "/v1/games",
         f"/v1/games/{GAME}/intel/title",
@@ -100,7 +100,7 @@ def test_every_route_but_quota_answers_while_redis_is_stopped(api: TestClient):
     assert quota.headers["Retry-After"] == "5"
 
 
-def test_after_redis_is_back_answers_come_from_it_again(api: TestClient, seeded: Seeded):
+def test_after_redis_is_back_answers_come_from_it_again(api: httpx.Client, seeded: Seeded):
     services.stop(seeded.redis_settings)
     try:
         during = api.get(f"/v1/games/{GAME}/intel/live").json()["source"]

@@ -1,12 +1,13 @@
 """`/health` and `/metrics`: the CLI's health report and Prometheus text, over HTTP."""
 
+import httpx
 import pytest
 from fastapi import FastAPI
-from fastapi.testclient import TestClient
 from prometheus_client.parser import text_string_to_metric_families
 
 from intel_assets.api.config import ApiConfig
 from intel_assets.health import check_health
+from intel_assets_tests.api.conftest import served
 
 
 def _findings(report: dict) -> list[tuple[str, str, str]]:
@@ -23,7 +24,7 @@ def _samples(text: str) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
 
 def test_health_is_the_clis_report_and_needs_no_key(api_app: FastAPI):
     config: ApiConfig = api_app.state.config
-    with TestClient(api_app) as anonymous:
+    with served(api_app) as anonymous:
         answer = anonymous.get("/health")
     cli = check_health(config.service_settings()).to_dict()
 
@@ -37,7 +38,7 @@ def test_health_is_the_clis_report_and_needs_no_key(api_app: FastAPI):
 
 
 @pytest.mark.usefixtures("redis_stopped")
-def test_health_with_redis_stopped_names_it_as_failing(api: TestClient):
+def test_health_with_redis_stopped_names_it_as_failing(api: httpx.Client):
     answer = api.get("/health")
 
     assert answer.status_code == 200
@@ -48,8 +49,8 @@ def test_health_with_redis_stopped_names_it_as_failing(api: TestClient):
     assert redis_finding["detail"].startswith("no answer")
 
 
-def test_metrics_need_a_key_and_parse_as_prometheus_text(api: TestClient, api_app: FastAPI):
-    with TestClient(api_app) as anonymous:
+def test_metrics_need_a_key_and_parse_as_prometheus_text(api: httpx.Client, api_app: FastAPI):
+    with served(api_app) as anonymous:
         refused = anonymous.get("/metrics")
     answer = api.get("/metrics")
 
@@ -66,7 +67,7 @@ def test_metrics_need_a_key_and_parse_as_prometheus_text(api: TestClient, api_ap
 
 
 @pytest.mark.usefixtures("redis_stopped")
-def test_metrics_with_redis_stopped_say_so_and_still_answer(api: TestClient):
+def test_metrics_with_redis_stopped_say_so_and_still_answer(api: httpx.Client):
     answer = api.get("/metrics")
 
     assert answer.status_code == 200

@@ -3,9 +3,9 @@
 import json
 from datetime import datetime, timedelta
 
+import httpx
 import pytest
 import redis
-from fastapi.testclient import TestClient
 
 from intel_assets.analyzers.registry import ANALYZERS
 from intel_assets.catalog import load_catalog
@@ -22,7 +22,7 @@ def _iso(text: str) -> datetime:
     return datetime.fromisoformat(text)
 
 
-def test_games_are_the_catalogs_in_priority_order(api: TestClient):
+def test_games_are_the_catalogs_in_priority_order(api: httpx.Client):
     answer = api.get("/v1/games")
 
     assert answer.status_code == 200
@@ -33,7 +33,7 @@ def test_games_are_the_catalogs_in_priority_order(api: TestClient):
 
 
 def test_intel_serves_every_analyzer_from_the_hot_tier_with_its_confidence_decayed(
-    api: TestClient, hot: redis.Redis
+    api: httpx.Client, hot: redis.Redis
 ):
     answer = api.get(f"/v1/games/{GAME}/intel")
 
@@ -58,7 +58,7 @@ def test_intel_serves_every_analyzer_from_the_hot_tier_with_its_confidence_decay
         assert analysis["confidence"] < analysis["confidence_at_as_of"] or half_lives == 0
 
 
-def test_one_analyzer_is_the_same_result_as_in_the_whole_intel(api: TestClient):
+def test_one_analyzer_is_the_same_result_as_in_the_whole_intel(api: httpx.Client):
     whole = api.get(f"/v1/games/{GAME}/intel").json()["analyses"]["viral"]
 
     answer = api.get(f"/v1/games/{GAME}/intel/viral")
@@ -70,7 +70,7 @@ def test_one_analyzer_is_the_same_result_as_in_the_whole_intel(api: TestClient):
     assert one["source"] == "hot_tier"
 
 
-def test_summary_counts_the_latest_snapshots_in_the_hot_tier(api: TestClient, hot: redis.Redis):
+def test_summary_counts_the_latest_snapshots_in_the_hot_tier(api: httpx.Client, hot: redis.Redis):
     youtube = json.loads(str(hot.get(f"youtube:games:{GAME}")))
     twitch = json.loads(str(hot.get(f"twitch:games:{GAME}")))
 
@@ -102,7 +102,7 @@ def test_summary_counts_the_latest_snapshots_in_the_hot_tier(api: TestClient, ho
 
 
 def test_hourly_history_is_every_replayed_hour_of_the_game(
-    api: TestClient, seeded: Seeded, stored: PostgresWarehouse
+    api: httpx.Client, seeded: Seeded, stored: PostgresWarehouse
 ):
     start, end = seeded.start, seeded.end
 
@@ -126,7 +126,7 @@ def test_hourly_history_is_every_replayed_hour_of_the_game(
     ]
 
 
-def test_hourly_range_is_half_open_and_naive_times_are_utc(api: TestClient, seeded: Seeded):
+def test_hourly_range_is_half_open_and_naive_times_are_utc(api: httpx.Client, seeded: Seeded):
     first = seeded.start + timedelta(hours=1)
     naive = first.replace(tzinfo=None).isoformat()
 
@@ -143,7 +143,7 @@ def test_hourly_range_is_half_open_and_naive_times_are_utc(api: TestClient, seed
     ]
 
 
-def test_daily_history_by_default_holds_yesterday(api: TestClient, seeded: Seeded):
+def test_daily_history_by_default_holds_yesterday(api: httpx.Client, seeded: Seeded):
     answer = api.get(f"/v1/games/{GAME}/daily")
 
     assert answer.status_code == 200
@@ -155,7 +155,7 @@ def test_daily_history_by_default_holds_yesterday(api: TestClient, seeded: Seede
     assert body["days"][0]["hours_covered"] == SEED_HOURS
 
 
-def test_trending_ranks_yesterday_by_opportunity(api: TestClient, stored: PostgresWarehouse):
+def test_trending_ranks_yesterday_by_opportunity(api: httpx.Client, stored: PostgresWarehouse):
     daily = {
         r["category_key"]: r
         for r in stored.fetch_dicts(
@@ -180,7 +180,7 @@ def test_trending_ranks_yesterday_by_opportunity(api: TestClient, stored: Postgr
 
 
 def test_optimal_durations_are_yesterdays_buckets_with_five_videos_or_more(
-    api: TestClient, stored: PostgresWarehouse
+    api: httpx.Client, stored: PostgresWarehouse
 ):
     rows = stored.fetch_dicts(
         "SELECT bucket_label, performance_index, video_count FROM intel_duration_performance "
@@ -207,7 +207,7 @@ def test_optimal_durations_are_yesterdays_buckets_with_five_videos_or_more(
     assert buckets, "yesterday's fortnite videos fill at least one bucket"
 
 
-def test_quota_shows_what_the_ledger_holds_now(api: TestClient, hot: redis.Redis):
+def test_quota_shows_what_the_ledger_holds_now(api: httpx.Client, hot: redis.Redis):
     ledger = QuotaLedger(hot, platform="youtube", buckets=[BucketSpec("search", 100)])
     breaker = CircuitBreaker(hot, api="twitch", failure_threshold=3)
     before = {
@@ -252,7 +252,7 @@ GAME_ROUTES = [
 
 
 @pytest.mark.parametrize("route", GAME_ROUTES)
-def test_an_unknown_game_is_404_naming_the_known_ones(api: TestClient, route: str):
+def test_an_unknown_game_is_404_naming_the_known_ones(api: httpx.Client, route: str):
     answer = api.get(route.format(game="half_life_3"))
 
     assert answer.status_code == 404
@@ -271,7 +271,7 @@ def test_an_unknown_game_is_404_naming_the_known_ones(api: TestClient, route: st
     ],
 )
 def test_a_malformed_date_is_422_naming_the_parameter(
-    api: TestClient, route: str, params: dict[str, str], field: str
+    api: httpx.Client, route: str, params: dict[str, str], field: str
 ):
     answer = api.get(f"/v1/games/{GAME}/{route}", params=params)
 
@@ -294,7 +294,7 @@ def test_a_malformed_date_is_422_naming_the_parameter(
     ],
 )
 def test_a_bad_range_is_400_saying_why(
-    api: TestClient, route: str, params: dict[str, str], message: str
+    api: httpx.Client, route: str, params: dict[str, str], message: str
 ):
     answer = api.get(f"/v1/games/{GAME}/{route}", params=params)
 
@@ -302,7 +302,7 @@ def test_a_bad_range_is_400_saying_why(
     assert message in answer.json()["detail"]
 
 
-def test_the_longest_ranges_are_allowed(api: TestClient):
+def test_the_longest_ranges_are_allowed(api: httpx.Client):
     # 31 days of hours and 366 days (2024-01-01 to 2024-12-31, a leap year) are the caps.
     hourly = api.get(
         f"/v1/games/{GAME}/hourly", params={"start": "2026-01-01", "end": "2026-02-01"}
@@ -314,12 +314,12 @@ def test_the_longest_ranges_are_allowed(api: TestClient):
 
 
 @pytest.mark.parametrize("days", ["0", "367", "seven"])
-def test_a_window_outside_1_to_366_days_is_422(api: TestClient, days: str):
+def test_a_window_outside_1_to_366_days_is_422(api: httpx.Client, days: str):
     assert api.get("/v1/trending", params={"days": days}).status_code == 422
     assert api.get(f"/v1/games/{GAME}/optimal-durations", params={"days": days}).status_code == 422
 
 
-def test_an_unknown_analyzer_is_422_listing_the_analyzers(api: TestClient):
+def test_an_unknown_analyzer_is_422_listing_the_analyzers(api: httpx.Client):
     answer = api.get(f"/v1/games/{GAME}/intel/virality")
 
     assert answer.status_code == 422
@@ -327,7 +327,7 @@ def test_an_unknown_analyzer_is_422_listing_the_analyzers(api: TestClient):
 
 
 def test_a_game_without_data_yet_is_known_but_has_nothing(
-    api: TestClient, stored: PostgresWarehouse
+    api: httpx.Client, stored: PostgresWarehouse
 ):
     with stored.connection() as conn:
         conn.execute(

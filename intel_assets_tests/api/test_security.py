@@ -4,12 +4,11 @@ import logging
 
 import pytest
 from fastapi import FastAPI
-from fastapi.testclient import TestClient
 
 from intel_assets.api import create_app
 from intel_assets.api.config import parse_api_keys
 from intel_assets.api.security import ApiKeyGuard
-from intel_assets_tests.api.conftest import API_KEYS, Seeded, api_config
+from intel_assets_tests.api.conftest import API_KEYS, Seeded, api_config, served
 
 
 def _data_paths(app: FastAPI) -> list[str]:
@@ -23,7 +22,7 @@ def _data_paths(app: FastAPI) -> list[str]:
 
 def test_every_data_route_refuses_a_request_without_a_key(api_app: FastAPI):
     paths = _data_paths(api_app)
-    with TestClient(api_app) as anonymous:
+    with served(api_app) as anonymous:
         answers = {path: anonymous.get(path) for path in paths}
 
     assert len(paths) == 9
@@ -39,7 +38,7 @@ def test_a_wrong_key_is_refused_and_never_logged(
     api_app: FastAPI, caplog: pytest.LogCaptureFixture
 ):
     wrong = "not-a-key-of-this-server"
-    with caplog.at_level(logging.DEBUG), TestClient(api_app) as client:
+    with caplog.at_level(logging.DEBUG), served(api_app) as client:
         answer = client.get("/v1/games", headers={"X-API-Key": wrong})
         near_miss = client.get("/v1/games", headers={"X-API-Key": API_KEYS[0] + "x"})
 
@@ -50,7 +49,7 @@ def test_a_wrong_key_is_refused_and_never_logged(
 
 
 def test_each_configured_key_is_accepted(api_app: FastAPI):
-    with TestClient(api_app) as client:
+    with served(api_app) as client:
         statuses = [
             client.get("/v1/games", headers={"X-API-Key": key}).status_code for key in API_KEYS
         ]
@@ -59,7 +58,7 @@ def test_each_configured_key_is_accepted(api_app: FastAPI):
 
 
 def test_the_api_description_needs_no_key(api_app: FastAPI):
-    with TestClient(api_app) as anonymous:
+    with served(api_app) as anonymous:
         document = anonymous.get("/openapi.json")
 
     assert document.status_code == 200
@@ -76,7 +75,7 @@ def test_the_api_description_needs_no_key(api_app: FastAPI):
 
 def test_without_configured_keys_every_route_is_open(seeded: Seeded):
     app = create_app(api_config(seeded, api_keys=()))
-    with TestClient(app) as anonymous:
+    with served(app) as anonymous:
         statuses = {path: anonymous.get(path).status_code for path in _data_paths(app)}
         document = anonymous.get("/openapi.json").json()
 
