@@ -94,14 +94,20 @@ def _cmd_migrate(args: argparse.Namespace) -> int:
 
 def _run_foreground(command: Sequence[str], env: dict[str, str]) -> int:
     """Run a child process in the foreground, passing Ctrl-C and SIGTERM on to it."""
-    process = subprocess.Popen(list(command), cwd=PROJECT_ROOT, env=env)
+    started: list[subprocess.Popen[bytes]] = []
 
     def forward(signum: int, _frame: object) -> None:
-        process.send_signal(signum)
+        for process in started:
+            if process.poll() is None:
+                process.send_signal(signum)
 
+    # Handlers go in before the child starts: a child begins with the default action for a
+    # signal its parent handles, but inherits an ignored one, and a script's background job
+    # starts with Ctrl-C ignored, which would leave `dagster dev` deaf to it.
     previous = {sig: signal.signal(sig, forward) for sig in (signal.SIGINT, signal.SIGTERM)}
     try:
-        return process.wait()
+        started.append(subprocess.Popen(list(command), cwd=PROJECT_ROOT, env=env))
+        return started[0].wait()
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)

@@ -227,8 +227,17 @@ class DagsterDev:
     env: dict[str, str]
 
 
-def start_dagster_dev(settings: Settings, port: int, log_path: Path) -> DagsterDev:
-    """Start the main command on the test servers and wait for its UI to load the code."""
+def _ignore_ctrl_c() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+def start_dagster_dev(
+    settings: Settings, port: int, log_path: Path, *, ignore_ctrl_c: bool = False
+) -> DagsterDev:
+    """Start the main command on the test servers and wait for its UI to load the code.
+
+    `ignore_ctrl_c` starts it the way a script's background job starts: with SIGINT ignored.
+    """
     env = dict(os.environ, INTEL_STATE_DIR=str(settings.state_dir))
     for name, value in (
         ("INTEL_POSTGRES_URL", settings.postgres_url),
@@ -255,6 +264,7 @@ def start_dagster_dev(settings: Settings, port: int, log_path: Path) -> DagsterD
         stdout=log,
         stderr=subprocess.STDOUT,
         start_new_session=True,
+        preexec_fn=_ignore_ctrl_c if ignore_ctrl_c else None,
     )
     url = f"http://127.0.0.1:{port}"
     try:

@@ -1,5 +1,6 @@
 import os
 import signal
+import subprocess
 import time
 from pathlib import Path
 
@@ -8,7 +9,7 @@ import redis
 
 from intel_assets import cli, services
 from intel_assets.settings import Settings
-from intel_assets_tests.conftest import DagsterDev
+from intel_assets_tests.conftest import DagsterDev, free_port, start_dagster_dev, stop_dagster_dev
 
 
 def test_main_command_serves_the_ui_with_the_code_location_loaded(dagster_dev: DagsterDev):
@@ -68,6 +69,36 @@ def test_killed_servers_recover_with_their_data(tmp_path: Path):
     finally:
         assert set(services.stop(settings)) <= {"postgres", "redis"}
     assert services.embedded_pids(settings) == {"postgres": None, "redis": None}
+
+
+def _group_alive(process: "subprocess.Popen[bytes]") -> bool:
+    """Whether any process of the command's process group still runs (the command reaped)."""
+    process.poll()
+    try:
+        os.killpg(process.pid, 0)
+    except ProcessLookupError:
+        return False
+    return True
+
+
+def test_ctrl_c_stops_the_main_command_and_all_it_started(tmp_path: Path):
+    settings = Settings(state_dir=tmp_path / "state")
+    # Started as a script's background job is, with Ctrl-C ignored: `dagster dev` and the
+    # webserver and daemon it starts must not inherit that.
+    running = start_dagster_dev(settings, free_port(), tmp_path / "dev.log", ignore_ctrl_c=True)
+    try:
+        # A terminal's Ctrl-C: SIGINT to the whole foreground process group.
+        os.killpg(running.process.pid, signal.SIGINT)
+        deadline = time.monotonic() + 60
+        while _group_alive(running.process) and time.monotonic() < deadline:
+            time.sleep(0.5)
+
+        assert not _group_alive(running.process), "processes still ran 60 s after Ctrl-C"
+    finally:
+        stop_dagster_dev(running.process)
+        if _group_alive(running.process):
+            os.killpg(running.process.pid, signal.SIGKILL)
+        services.stop(settings)
 
 
 def test_definitions_validate_through_the_workspace(
