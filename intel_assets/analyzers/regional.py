@@ -124,7 +124,13 @@ def video_language(
     return None, "unknown"
 
 
-def resolve_languages(videos: pd.DataFrame) -> pd.DataFrame:
+LanguageKey = tuple[str | None, str | None, str, str]
+"""What a video's language is resolved from: audio and metadata codes, title, description."""
+
+
+def resolve_languages(
+    videos: pd.DataFrame, cache: dict[LanguageKey, tuple[str | None, str]] | None = None
+) -> pd.DataFrame:
     """Each snapshot row's language and its source, as `video_language` tells them.
 
     Rows that already carry a `language_source` (resolved when their collection stored them)
@@ -133,6 +139,8 @@ def resolve_languages(videos: pd.DataFrame) -> pd.DataFrame:
     Args:
         videos: Rows with `default_audio_language`, `default_language`, `title` and
             `description`, and optionally the stored `language` and `language_source`.
+        cache: Answers already resolved, by `LanguageKey`; those resolved here are added, so a
+            caller resolving many frames detects each text once.
 
     Returns:
         A frame on the same index with `language` (ISO 639-1 or None) and `language_source`
@@ -141,7 +149,7 @@ def resolve_languages(videos: pd.DataFrame) -> pd.DataFrame:
     stored = videos.get("language_source")
     languages: list[str | None] = []
     sources: list[str] = []
-    found: dict[tuple[object, object, str, str], tuple[str | None, str]] = {}
+    found = {} if cache is None else cache
     for position, (audio, default, title, description) in enumerate(
         zip(
             videos["default_audio_language"],
@@ -160,7 +168,7 @@ def resolve_languages(videos: pd.DataFrame) -> pd.DataFrame:
             "" if pd.isna(title) else str(title),
             "" if pd.isna(description) else str(description),
         )
-        key = (
+        key: LanguageKey = (
             audio if isinstance(audio, str) else None,
             default if isinstance(default, str) else None,
             *text,

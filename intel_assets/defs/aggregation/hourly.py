@@ -15,7 +15,7 @@ import dagster as dg
 import pandas as pd
 import psycopg
 
-from intel_assets.analyzers.regional import video_language
+from intel_assets.analyzers.regional import LanguageKey, resolve_languages
 from intel_assets.defs.aggregation.common import COLLECTION_DEPS, markdown_preview
 from intel_assets.freshness import HOURLY_FRESHNESS
 from intel_assets.partitions import hourly_partitions
@@ -164,43 +164,39 @@ def read_hour_inputs(
     warehouse: PostgresWarehouse,
     start: datetime,
     end: datetime,
-    detections: dict[tuple[str | None, str | None, str, str], str | None] | None = None,
+    detections: dict[LanguageKey, tuple[str | None, str]] | None = None,
 ) -> HourInputs:
     """Aggregate the snapshots collected in `[start, end)` per game and UTC hour, in Postgres.
 
     Each (game, hour, video)'s latest snapshot in the hour counts, with the language its
     collection resolved (`language`); rows stored before languages were resolved at collection
-    get theirs here by the same rule (`video_language`).
+    get theirs here by the same rule (`resolve_languages`).
 
     Args:
         warehouse: The warehouse to read.
         start: Inclusive start of the window.
         end: Exclusive end of the window.
-        detections: Languages already resolved for such rows, by (audio, metadata, title,
-            description); those resolved here are added, so a text seen in many hours is
-            detected once per run.
+        detections: Languages already resolved for such rows (`resolve_languages`' cache), so
+            a text seen in many hours is detected once per run.
     """
     window: dict[str, Any] = {"start": start, "end": end}
-    found = {} if detections is None else detections
     with warehouse.connection() as conn, conn.cursor() as cur:
         # A day of snapshots sorts in memory instead of spilling to disk.
         cur.execute("SET LOCAL work_mem = '256MB'")
         cur.execute(_UNRESOLVED, window)
-        resolved: list[tuple[str, datetime, str, str]] = []  # only where a language was told
-        for game_key, collected_at, video_id, audio, meta, title, description in cur.fetchall():
-            key = (audio, meta, title or "", description or "")
-            if key not in found:
-                found[key] = video_language(*key)[0]
-            if (code := found[key]) is not None:
-                resolved.append((game_key, collected_at, video_id, code))
+        unresolved = _frame(cur)
+        # Only where a language was told: the others stay out of the language counts.
+        resolved = unresolved.assign(
+            code=resolve_languages(unresolved, detections)["language"]
+        ).dropna(subset=["code"])
         cur.execute(
             _VIDEO_HOURS,
             {
                 **window,
-                "t_game": [r[0] for r in resolved],
-                "t_at": [r[1] for r in resolved],
-                "t_video": [r[2] for r in resolved],
-                "t_code": [r[3] for r in resolved],
+                "t_game": resolved["game_key"].to_list(),
+                "t_at": resolved["collected_at"].to_list(),
+                "t_video": resolved["video_id"].to_list(),
+                "t_code": resolved["code"].to_list(),
             },
         )
         videos = _frame(cur)
@@ -370,7 +366,7 @@ def hourly_metrics(
     snapshot_rows = 0
     stream_rows = 0
     resolved_here = 0
-    detections: dict[tuple[str | None, str | None, str, str], str | None] = {}
+    detections: dict[LanguageKey, tuple[str | None, str]] = {}
     chunk_start = window.start
     while chunk_start < window.end:
         chunk_end = min(chunk_start + timedelta(hours=config.chunk_hours), window.end)
