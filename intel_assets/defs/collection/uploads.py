@@ -27,6 +27,7 @@ Redis keys (with a TTL):
 """
 
 import math
+from collections import Counter
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
@@ -95,10 +96,8 @@ def followed_channels(
         b"WHERE v.collected_at >= %s AND v.published_at >= %s",
         (since, since),
     )
-    weights: dict[str, int] = {}
-    for row in rows:
-        weights[row["channel_id"]] = weights.get(row["channel_id"], 0) + 1
-    return weights, {row["video_id"] for row in rows}
+    weights = Counter(str(row["channel_id"]) for row in rows)
+    return dict(weights), {row["video_id"] for row in rows}
 
 
 def choose_channels(
