@@ -333,7 +333,7 @@ def optimal_durations(
     Buckets with fewer than 5 videos in the window are left out.
     """
     store.games.require(game)
-    rows = store.optimal_durations(game, days)
+    rows = store.optimal_durations(game, days, datetime.now(UTC))
     return OptimalDurations(
         game_key=game, days=days, buckets=[DurationBucket.model_validate(r) for r in rows]
     )
@@ -342,7 +342,7 @@ def optimal_durations(
 @router.get("/trending", summary="Games by opportunity", dependencies=[query_parameters("days")])
 def trending(store: StoreDep, days: WindowDays = DEFAULT_WINDOW_DAYS) -> TrendingCategories:
     """The seed's `get_trending_categories`: games ranked by viral videos and rising views."""
-    rows = store.trending(days)
+    rows = store.trending(days, datetime.now(UTC))
     return TrendingCategories(
         days=days, categories=[TrendingCategory.model_validate(r) for r in rows]
     )

@@ -420,24 +420,24 @@ class IntelStore:
         """The game's `intel_daily_metrics` rows from `start` to `end` (both included)."""
         return self._rows(_DAILY, (game_key, start, end))
 
-    def trending(self, days: int) -> list[dict[str, Any]]:
-        """`get_trending_categories(days)`: games by opportunity over the last complete days."""
+    def trending(self, days: int, as_of: datetime) -> list[dict[str, Any]]:
+        """`get_trending_categories`: games by opportunity over the complete days before `as_of`."""
         return self._rows(
             sql.SQL(
                 "SELECT category_key AS game_key, avg_viral_count, views_trend, opportunity_score "
-                "FROM get_trending_categories(%s)"
+                "FROM get_trending_categories(%s, %s)"
             ),
-            (days,),
+            (days, as_of),
         )
 
-    def optimal_durations(self, game_key: str, days: int) -> list[dict[str, Any]]:
-        """`get_optimal_duration(game, days)`: the game's duration buckets, best first."""
+    def optimal_durations(self, game_key: str, days: int, as_of: datetime) -> list[dict[str, Any]]:
+        """`get_optimal_duration`: the game's duration buckets before `as_of`, best first."""
         return self._rows(
             sql.SQL(
                 "SELECT bucket_label, avg_performance_index, total_videos "
-                "FROM get_optimal_duration(%s, %s)"
+                "FROM get_optimal_duration(%s, %s, %s)"
             ),
-            (game_key, days),
+            (game_key, days, as_of),
         )
 
 

@@ -64,7 +64,9 @@ QUOTA_LOG_COLUMNS = (
 
 Window = Literal["pacific_day", "minute"]
 
-# KEYS: counter, closed flag. ARGV: units, limit, reset (epoch seconds).
+# KEYS: counter, closed flag. ARGV: units, limit, milliseconds until the window resets.
+# The expiry is relative on purpose: the reset is worked out on the ledger's clock, which is the
+# caller's (a test pins it), and Redis's own clock must not decide whether a window is over.
 # Returns {outcome, used}: 1 reserved, 0 over the limit, -1 the bucket is closed.
 _RESERVE_LUA = """
 local used = tonumber(redis.call('GET', KEYS[1]) or '0')
@@ -76,7 +78,7 @@ if used + units > tonumber(ARGV[2]) then
   return {0, used}
 end
 used = redis.call('INCRBY', KEYS[1], units)
-redis.call('EXPIREAT', KEYS[1], ARGV[3])
+redis.call('PEXPIRE', KEYS[1], ARGV[3])
 return {1, used}
 """
 
@@ -97,6 +99,11 @@ return used
 def utc_now() -> datetime:
     """The current time, timezone-aware in UTC."""
     return datetime.now(UTC)
+
+
+def _milliseconds_until(reset_at: datetime, now: datetime) -> int:
+    """A Redis expiry for a key that must live until `reset_at` (at least 1 ms)."""
+    return max(int((reset_at - now).total_seconds() * 1000), 1)
 
 
 def pacific_day(at: datetime) -> date:
@@ -305,7 +312,7 @@ class QuotaLedger:
         try:
             outcome, used = self._reserve_script(
                 keys=[key, f"{key}:closed"],
-                args=[units, spec.limit, int(reset_at.timestamp())],
+                args=[units, spec.limit, _milliseconds_until(reset_at, now)],
             )  # type: ignore[misc]
         except (redis.RedisError, OSError) as error:
             raise self._unavailable(f"reserving {operation}", error) from None
@@ -416,7 +423,11 @@ class QuotaLedger:
         else:
             window, reset_at = spec.window_at(self._clock())
         try:
-            self._redis.set(f"{self._key(bucket, window)}:closed", "1", exat=reset_at)
+            self._redis.set(
+                f"{self._key(bucket, window)}:closed",
+                "1",
+                px=_milliseconds_until(reset_at, self._clock()),
+            )
         except (redis.RedisError, OSError) as error:
             raise self._unavailable(f"closing bucket {bucket}", error) from None
         log.warning(

@@ -196,7 +196,8 @@ class TwitchTokens:
             self._redis.set(
                 self.key,
                 json.dumps({"token": secret, "expires_at": expires_at}),
-                exat=max(int(expires_at), int(time.time()) + 1),
+                # Relative: the token's lifetime is counted on our clock, not Redis's.
+                ex=max(int(expires_at - time.time()), 1),
             )
         self._token, self._expires_at = secret, expires_at
         log.info("obtained a Twitch app token valid for %d s", token.expires_in)
