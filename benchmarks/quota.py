@@ -60,8 +60,7 @@ TARGET_SHARE = 0.5
 def future_pacific_midnight() -> datetime:
     """A Pacific midnight (UTC) at least two days ahead, starting a day of exactly 24 hours.
 
-    Forward, never back: the quota ledger's Redis keys expire at the reset, which Redis (on the
-    real clock) must see as in the future.
+    A 24-hour day keeps the per-hour figures comparable (the daylight-saving days have 23 or 25).
     """
     day = (datetime.now(PACIFIC) + timedelta(days=2)).date()
     while True:

@@ -3,8 +3,7 @@
 Collection runs through the real sensor (`seed_history` steps the clock hour by hour; each
 YouTube collection is followed by the eight analyses), then the day's 24 hours are rolled up in
 one single-run backfill, the day's daily tables follow, the month is archived and retention
-runs, each with its checks. The simulated day lies ahead of the real clock (time travel only
-goes forward: the quota ledger's Redis counters expire on the real clock).
+runs, each with its checks. The simulated day is yesterday by the test clock (`clock.ANCHOR`).
 """
 
 from datetime import UTC, date, datetime, timedelta
@@ -25,6 +24,7 @@ from intel_assets.resources.archive import ArchiveStore
 from intel_assets.resources.hot_tier import RedisHotTier
 from intel_assets.resources.warehouse import PostgresWarehouse
 from intel_assets.simulator import Simulator
+from intel_assets_tests.clock import utc_midnight
 
 REGIONS = ["US", "JP"]
 
@@ -63,7 +63,7 @@ def test_a_simulated_day_runs_the_whole_graph_and_every_check_passes(
     warehouse: PostgresWarehouse, hot_tier: RedisHotTier, tmp_path: Path
 ):
     check_defs, every_check = _graph()
-    day: date = (datetime.now(UTC) + timedelta(days=2)).date()
+    day: date = utc_midnight(-1).date()
     day_start = datetime(day.year, day.month, day.day, tzinfo=UTC)
     day_end = day_start + timedelta(days=1)
     last_hour = day_end - timedelta(hours=1)

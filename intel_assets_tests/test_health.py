@@ -2,7 +2,7 @@ import json
 import os
 import subprocess
 import sys
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -15,29 +15,34 @@ from intel_assets.resources.hot_tier import RedisHotTier
 from intel_assets.resources.quota import BucketSpec, QuotaLedger
 from intel_assets.resources.warehouse import PostgresWarehouse, RowScope
 from intel_assets.settings import PROJECT_ROOT, Settings
+from intel_assets_tests import clock
 
-NOW = datetime.now(UTC).replace(microsecond=0)
+NOW = clock.ANCHOR
 
 
-def _collected(warehouse: PostgresWarehouse, ages: dict[tuple[str, str], timedelta]) -> None:
-    """Collection states: each (game, source) last collected `age` before NOW."""
+def _collected(
+    warehouse: PostgresWarehouse, ages: dict[tuple[str, str], timedelta], now: datetime = NOW
+) -> None:
+    """Collection states: each (game, source) last collected `age` before `now`."""
     warehouse.replace_rows(
         "intel_collection_state",
         ["game_key", "source", "last_collected_at", "last_collection_id"],
-        [(game, source, NOW - age, "c") for (game, source), age in ages.items()],
+        [(game, source, now - age, "c") for (game, source), age in ages.items()],
         scope=RowScope(equals={"last_collection_id": "c"}),
     )
 
 
 def _all_fresh(
-    warehouse: PostgresWarehouse, ages: dict[tuple[str, str], timedelta] | None = None
+    warehouse: PostgresWarehouse,
+    ages: dict[tuple[str, str], timedelta] | None = None,
+    now: datetime = NOW,
 ) -> None:
-    """Every catalog game collected an hour ago (or `ages` before NOW); the last hour and
+    """Every catalog game collected an hour ago (or `ages` before `now`); the last hour and
     yesterday rolled up."""
     catalog = load_catalog()
     fresh = {(g, s): timedelta(hours=1) for g in catalog.keys for s in ("youtube", "twitch")}
-    _collected(warehouse, {**fresh, **(ages or {})})
-    last_hour = NOW.replace(minute=0, second=0) - timedelta(hours=1)
+    _collected(warehouse, {**fresh, **(ages or {})}, now)
+    last_hour = now.replace(minute=0, second=0) - timedelta(hours=1)
     warehouse.replace_rows(
         "intel_hourly_metrics",
         ["category_key", "hour_start"],
@@ -47,7 +52,7 @@ def _all_fresh(
     warehouse.replace_rows(
         "intel_daily_metrics",
         ["category_key", "date"],
-        [("fortnite", NOW.date() - timedelta(days=1))],
+        [("fortnite", now.date() - timedelta(days=1))],
         scope=RowScope(equals={"category_key": "fortnite"}),
     )
 
@@ -131,7 +136,8 @@ def _health_command(env: dict[str, str], *args: str) -> subprocess.CompletedProc
 def test_the_health_command_exits_0_when_up_and_names_a_stopped_redis(
     warehouse: PostgresWarehouse, warehouse_url: str, tmp_path: Path
 ):
-    _all_fresh(warehouse)
+    # The command is a process of its own on the machine's clock: fresh is fresh by that clock.
+    _all_fresh(warehouse, now=clock.machine_now())
     # A Redis of this test's own, so stopping it disturbs no other test.
     own = Settings(state_dir=tmp_path / "own-redis")
     redis_url = services.embedded_redis_url(own)

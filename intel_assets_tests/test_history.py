@@ -8,7 +8,8 @@ from intel_assets.history import seed_history, simulator_resources
 from intel_assets.resources.hot_tier import RedisHotTier
 from intel_assets.resources.warehouse import PostgresWarehouse
 from intel_assets.simulator import Simulator
-from intel_assets_tests.defs.collection.conftest import REGIONS, future_pacific_time
+from intel_assets_tests.clock import pacific_time
+from intel_assets_tests.defs.collection.conftest import REGIONS
 
 
 def test_seeding_replays_past_hours_through_the_sensor_and_the_collection_assets(
@@ -16,7 +17,7 @@ def test_seeding_replays_past_hours_through_the_sensor_and_the_collection_assets
 ):
     from intel_assets.defs.collection.assets import CollectionPolicy
 
-    end = future_pacific_time(6)
+    end = pacific_time(6)
     with Simulator(seed=5, videos_per_game_per_day=40, channels=500).running() as sim:
         resources: dict[str, Any] = simulator_resources(
             sim.youtube_url,
@@ -32,16 +33,30 @@ def test_seeding_replays_past_hours_through_the_sensor_and_the_collection_assets
     assert report.failed == 0
     assert report.start == end - timedelta(hours=5)
     streams = warehouse.fetch_frame(
-        b"SELECT game_key, collected_at FROM stream_snapshots GROUP BY 1, 2"
+        b"SELECT game_key, collected_at, count(*) AS n FROM stream_snapshots GROUP BY 1, 2"
     )
     videos = warehouse.fetch_frame(
         b"SELECT game_key, collected_at FROM video_snapshots GROUP BY 1, 2"
     )
-    # Twitch every 30 minutes, stepped hourly: every game once in each of the 5 hours, at :05.
-    expected_hours = [report.start + timedelta(hours=h, minutes=5) for h in range(5)]
+    # Twitch every 30 minutes, stepped hourly: every game once in each of the 5 hours, at :05,
+    # each time with every stream the simulated world had live then (a game with none then
+    # stores no rows for that collection, but its collection still ran: see the quota log).
+    collected = [report.start + timedelta(hours=h, minutes=5) for h in range(5)]
     for game in games:
-        times = sorted(pd.to_datetime(streams.loc[streams.game_key == game, "collected_at"]))
-        assert [t.to_pydatetime().replace(second=0, microsecond=0) for t in times] == expected_hours
+        rows = streams[streams.game_key == game]
+        stored = {
+            pd.Timestamp(t).to_pydatetime(): int(n)
+            for t, n in zip(rows["collected_at"], rows["n"], strict=True)
+        }
+        live = {at: len(sim.world.live_streams(game, at)) for at in collected}
+        assert stored == {at: n for at, n in live.items() if n}, game
+    spent = warehouse.fetch_frame(
+        b"SELECT DISTINCT category_key, date_trunc('minute', created_at) AS at "
+        b"FROM intel_quota_log WHERE platform = 'twitch'"
+    )
+    for game in games:
+        times = spent.loc[spent.category_key == game, "at"]
+        assert sorted(pd.Timestamp(t).to_pydatetime() for t in times) == collected, game
     # YouTube: every game at the first hour; priority-1 games (every 2 h) again at +2 h, +4 h;
     # priority-2/3 games (every 3-4 h) once more at +3 h or +4 h.
     per_game = videos.groupby("game_key")["collected_at"].count().to_dict()

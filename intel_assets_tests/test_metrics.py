@@ -23,8 +23,9 @@ from intel_assets.resources.warehouse import PostgresWarehouse
 from intel_assets.settings import PROJECT_ROOT
 from intel_assets.simulator import Simulator
 from intel_assets.simulator.server import RunningSimulator
+from intel_assets_tests.clock import pacific_time
 from intel_assets_tests.conftest import free_port
-from intel_assets_tests.defs.collection.conftest import api_resources, future_pacific_time
+from intel_assets_tests.defs.collection.conftest import api_resources
 
 
 @pytest.fixture
@@ -73,7 +74,7 @@ def test_a_scrape_after_a_collection_holds_every_metric(
     warehouse_url: str,
     redis_url: str,
 ):
-    collected = future_pacific_time(8)
+    collected = pacific_time(8)
     _collect(api_resources(simulator, counting_warehouse, hot_tier), collected)
     calls = simulator.counts()
     rows = {

@@ -1,13 +1,10 @@
 """The read API's fixtures: warehouse and hot tier filled ONCE by the real pipeline.
 
-`seeded` replays the last hours of yesterday (UTC) on the simulator through the collection
-sensor, the collection and analysis assets (`seed_history`), then materializes the hourly and
-daily rollups for them (`serving.fill_through_pipeline`, which the API benchmark fills its data
-with too). The past, not the future: the seed's reporting functions
-(`get_trending_categories`, `get_optimal_duration`) count the complete UTC days before
-Postgres's own `now()`, so only days already over are visible to them. (Replaying the past is
-what `intel-assets seed-history` does; the quota ledger's counters of past windows expire at
-once, which no API test reads.)
+`seeded` replays the last hours of yesterday (UTC, by the test clock) on the simulator through
+the collection sensor, the collection and analysis assets (`seed_history`), then materializes
+the hourly and daily rollups for them (`serving.fill_through_pipeline`, which the API benchmark
+fills its data with too). The whole package runs with the clock an hour into the next day, so
+"yesterday" is the replayed day in every test.
 
 The hot tier is a Redis server of its own, so a test can stop it (the warm fallback) and start
 it again: its append-only file brings the keys back with their expiry times.
@@ -18,12 +15,13 @@ import time
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime, timedelta
 from pathlib import Path
 
 import httpx
 import pytest
 import redis
+import time_machine
 import uvicorn
 from fastapi import FastAPI
 
@@ -32,6 +30,7 @@ from intel_assets.api import ApiConfig, create_app
 from intel_assets.resources.warehouse import PostgresWarehouse
 from intel_assets.settings import Settings
 from intel_assets_tests.api.serving import fill_through_pipeline
+from intel_assets_tests.clock import utc_midnight
 from intel_assets_tests.conftest import create_test_database, drop_test_database, free_port
 
 SEED_HOURS = 6
@@ -67,15 +66,18 @@ class Seeded:
 
 @pytest.fixture(scope="package")
 def seeded(
-    endpoints: services.Endpoints, template_database: str, tmp_path_factory: pytest.TempPathFactory
+    endpoints: services.Endpoints, template_database: str, session_dir: Path
 ) -> Iterator[Seeded]:
     url = create_test_database(endpoints, template_database)
-    redis_settings = Settings(state_dir=Path(tmp_path_factory.mktemp("api_redis")))
+    redis_settings = Settings(state_dir=session_dir / "api")
     redis_url = services.embedded_redis_url(redis_settings)
-    end = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+    end = utc_midnight()
     try:
-        fill_through_pipeline(url, redis_url, SEED_HOURS, end)
-        yield Seeded(url, redis_settings, redis_url, end - timedelta(hours=SEED_HOURS), end)
+        # The package lives an hour into the day after the replayed hours, however long the
+        # session takes: "today" and "yesterday" cannot move between seeding and asserting.
+        with time_machine.travel(end + timedelta(hours=1), tick=True):
+            fill_through_pipeline(url, redis_url, SEED_HOURS, end)
+            yield Seeded(url, redis_settings, redis_url, end - timedelta(hours=SEED_HOURS), end)
     finally:
         services.stop(redis_settings)
         drop_test_database(endpoints, url)

@@ -28,7 +28,7 @@ YOUTUBE_BUCKETS = [
 
 
 class Clock:
-    """A settable clock for the ledger (times must lie in the future: keys expire at resets)."""
+    """A settable clock for the ledger (any instant: Redis expiries count on this clock)."""
 
     def __init__(self, at: datetime) -> None:
         self.at = at
@@ -85,15 +85,20 @@ def test_reserve_counts_until_the_limit_and_buckets_are_separate(redis_url: str)
     assert ledger.spent == {"default": 10, "search": 1}
 
 
-def test_counters_expire_at_the_pacific_midnight(redis_url: str):
+def test_counters_expire_at_the_pacific_midnight_of_the_ledgers_clock(redis_url: str):
     client = client_for(redis_url)
-    ledger = QuotaLedger(client, platform="youtube", buckets=YOUTUBE_BUCKETS)
+    # 13:00 PDT on 8 March 2026, months before this test was written: the day began at 08:00
+    # UTC (PST) and ends at 07:00 UTC on the 9th (PDT), 11 hours later on the ledger's clock.
+    clock = Clock(datetime(2026, 3, 8, 20, 0, tzinfo=UTC))
+    ledger = QuotaLedger(client, platform="youtube", buckets=YOUTUBE_BUCKETS, clock=clock)
     reservation = ledger.reserve("default", "videos.list")
-    key = f"intel:quota:youtube:default:{reservation.window}"
-    assert reservation.window == pacific_day(datetime.now(UTC)).isoformat()
-    expected = (next_pacific_midnight(datetime.now(UTC)) - datetime.now(UTC)).total_seconds()
-    ttl = int(client.ttl(key))  # type: ignore[arg-type]
-    assert expected - 5 <= ttl <= expected + 1
+    assert reservation.window == "2026-03-08"
+    key = "intel:quota:youtube:default:2026-03-08"
+    assert 11 * 3600 * 1000 - 2000 <= int(client.pttl(key)) <= 11 * 3600 * 1000  # type: ignore[arg-type]
+    closed_until = ledger.close_bucket("search")
+    assert closed_until == datetime(2026, 3, 9, 7, 0, tzinfo=UTC)
+    closed = "intel:quota:youtube:search:2026-03-08:closed"
+    assert 11 * 3600 * 1000 - 2000 <= int(client.pttl(closed)) <= 11 * 3600 * 1000  # type: ignore[arg-type]
 
 
 def test_a_new_quota_day_starts_from_zero(redis_url: str):

@@ -174,8 +174,12 @@ def expected_daily(
                 latest["view_count"] > 0)).clip(upper=1.0)  # fmt: skip
             h = hourly[(hourly["day"] == day) & (hourly["category_key"] == game)]
             hv = h[h["video_count"] > 0]  # best, worst and peak hours are hours with videos
-            shorts = latest[latest["is_short"]]["view_count"].mean()
-            longs = latest[~latest["is_short"]]["view_count"].mean()
+            # A broadcast that is upcoming or still live has no final views: format analysis
+            # leaves it out of the Shorts/long-form comparison.
+            states = latest.get("live_state", pd.Series("none", index=latest.index))
+            ended = latest[~states.isin(["upcoming", "live"])]
+            shorts = ended[ended["is_short"]]["view_count"].mean()
+            longs = ended[~ended["is_short"]]["view_count"].mean()
             descriptions = latest["description"] if "description" in latest else [""] * len(latest)
             langs = pd.Series(
                 [language_of(a, b, t, d) for a, b, t, d in zip(

@@ -11,10 +11,13 @@ from intel_assets.resources.warehouse import PostgresWarehouse, RowScope
 # At any moment one of these two session zones has another date than UTC (+14 h and -11 h),
 # so a function that used the session's CURRENT_DATE would answer differently in one of them.
 SESSION_ZONES = ("Pacific/Kiritimati", "Pacific/Pago_Pago")
+# The functions count days before the caller's instant (p_as_of); at 12:00 UTC on 18 November
+# it is already the 19th in Kiritimati.
+AS_OF = datetime(2026, 11, 18, 12, 0, tzinfo=UTC)
 
 
 def _utc_today() -> date:
-    return datetime.now(UTC).date()
+    return AS_OF.date()
 
 
 def _days_ago(n: int) -> date:
@@ -63,13 +66,26 @@ def test_trending_categories_rank_the_last_complete_utc_days_in_any_session_zone
         ("valorant", 0.0, 0.0, 0.0),
     ]
     for zone in SESSION_ZONES:
-        assert _call(warehouse, zone, "SELECT * FROM get_trending_categories(7)", ()) == expected
+        got = _call(warehouse, zone, "SELECT * FROM get_trending_categories(7, %s)", (AS_OF,))
+        assert got == expected
     # One day back holds only fortnite's day 1: 2*10 + 10 = 30.
-    assert _call(warehouse, "UTC", "SELECT * FROM get_trending_categories(1)", ()) == [
+    assert _call(warehouse, "UTC", "SELECT * FROM get_trending_categories(1, %s)", (AS_OF,)) == [
         ("fortnite", 2.0, 10.0, 30.0)
     ]
     # The default window is seven days.
-    assert _call(warehouse, "UTC", "SELECT * FROM get_trending_categories()", ()) == expected
+    default = "SELECT * FROM get_trending_categories(p_as_of => %s)"
+    assert _call(warehouse, "UTC", default, (AS_OF,)) == expected
+    # A second before the UTC midnight that starts the 18th, the last complete day is the 16th
+    # (valorant and apex); a second after the next midnight it is the 18th (fortnite's "today").
+    before = datetime(2026, 11, 17, 23, 59, 59, tzinfo=UTC)
+    assert _call(warehouse, "UTC", "SELECT * FROM get_trending_categories(1, %s)", (before,)) == [
+        ("apex", 0.0, 0.0, 0.0),
+        ("valorant", 0.0, 0.0, 0.0),
+    ]
+    after = datetime(2026, 11, 19, 0, 0, 1, tzinfo=UTC)
+    assert _call(warehouse, "UTC", "SELECT * FROM get_trending_categories(1, %s)", (after,)) == [
+        ("fortnite", 100.0, 100.0, 1100.0)
+    ]
 
 
 def test_optimal_duration_weighs_days_by_videos_and_needs_five_videos(
@@ -94,7 +110,9 @@ def test_optimal_duration_weighs_days_by_videos_and_needs_five_videos(
     # 8_15m: (2.0 * 9 + 0.0 * 1) / 10 = 1.8 (the seed's unweighted mean said 1.0), 10 videos.
     expected = [("8_15m", 1.8, 10), ("under_1m", 1.5, 10)]
     for zone in SESSION_ZONES:
-        got = _call(warehouse, zone, "SELECT * FROM get_optimal_duration(%s, 7)", ("fortnite",))
+        got = _call(
+            warehouse, zone, "SELECT * FROM get_optimal_duration(%s, 7, %s)", ("fortnite", AS_OF)
+        )
         assert [(b, pytest.approx(p), n) for b, p, n in got] == expected
 
 

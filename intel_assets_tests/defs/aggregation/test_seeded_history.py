@@ -1,4 +1,4 @@
-from datetime import UTC, datetime, time, timedelta
+from datetime import timedelta
 
 import numpy as np
 import pandas as pd
@@ -11,6 +11,7 @@ from intel_assets.history import seed_history, simulator_resources
 from intel_assets.resources.hot_tier import RedisHotTier
 from intel_assets.resources.warehouse import PostgresWarehouse
 from intel_assets.simulator import Simulator
+from intel_assets_tests.clock import utc_midnight
 from intel_assets_tests.defs.aggregation.test_daily import _daily, _hours, _run, expected_daily
 from intel_assets_tests.defs.aggregation.test_hourly import expected_hourly
 
@@ -30,9 +31,8 @@ def _rows(frame: pd.DataFrame) -> list[dict]:
 def test_two_seeded_days_roll_up_as_an_independent_pandas_computation_says(
     warehouse: PostgresWarehouse, hot_tier: RedisHotTier
 ):
-    # Days that have daily partitions are in the past; the quota ledger's counters expire at
-    # once there, which only lifts pacing, and pacing is not what this test is about.
-    day_two = datetime.combine((datetime.now(UTC) - timedelta(days=2)).date(), time(0), tzinfo=UTC)
+    # The two UTC days before yesterday (of the test's clock): complete days with partitions.
+    day_two = utc_midnight(-2)
     day_one = day_two - timedelta(days=1)
     with Simulator(seed=9, videos_per_game_per_day=40, channels=600).running() as sim:
         resources = simulator_resources(

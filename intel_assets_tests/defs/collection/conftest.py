@@ -1,9 +1,8 @@
 """Collection fixtures: the simulator over HTTP and the API resources pointed at it."""
 
 from collections.abc import Iterable, Iterator
-from datetime import UTC, datetime, time, timedelta
+from datetime import datetime, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import dagster as dg
 import pytest
@@ -17,23 +16,6 @@ from intel_assets.simulator import Simulator, World
 from intel_assets.simulator.server import RunningSimulator
 
 REGIONS = ["US", "JP"]
-PACIFIC = ZoneInfo("America/Los_Angeles")
-
-
-def future_pacific_time(hour: int, minute: int = 0) -> datetime:
-    """A time (UTC) at `hour:minute` in Los Angeles on a 24-hour day at least two days ahead.
-
-    Tests that travel in time go forward, never back: the quota ledger expires its Redis
-    counters at the reset time, which Redis (on the real clock) must see as in the future.
-    A day of exactly 24 hours keeps hand-computed day fractions (10:00 is 10/24) true.
-    """
-    day = (datetime.now(PACIFIC) + timedelta(days=2)).date()
-    while True:
-        start = datetime.combine(day, time(0), tzinfo=PACIFIC)
-        end = datetime.combine(day + timedelta(days=1), time(0), tzinfo=PACIFIC)
-        if end.astimezone(UTC) - start.astimezone(UTC) == timedelta(hours=24):
-            return datetime.combine(day, time(hour, minute), tzinfo=PACIFIC).astimezone(UTC)
-        day += timedelta(days=1)
 
 
 def playlist_uploads(

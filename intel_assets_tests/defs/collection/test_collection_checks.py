@@ -12,8 +12,8 @@ from intel_assets.resources.quota import BucketSpec, QuotaLedger
 from intel_assets.resources.twitch import TwitchResource
 from intel_assets.resources.warehouse import PostgresWarehouse, RowScope
 from intel_assets.resources.youtube import YouTubeResource
+from intel_assets_tests.clock import pacific_time
 from intel_assets_tests.defs.check_results import failed
-from intel_assets_tests.defs.collection.conftest import future_pacific_time
 from intel_assets_tests.defs.snapshot_rows import insert_channels, insert_streams, insert_videos
 
 T = datetime(2026, 3, 4, 5, 10, tzinfo=UTC)
@@ -192,7 +192,7 @@ def test_a_collection_run_checks_its_own_game_and_passes_on_the_simulator(
     )  # fmt: skip
     with dg.instance_for_test() as instance:
         instance.add_dynamic_partitions("games", ["fortnite", "valorant"])
-        with time_machine.travel(future_pacific_time(9), tick=False):
+        with time_machine.travel(pacific_time(9), tick=False):
             collected = dg.materialize(
                 [youtube_videos, youtube_videos_checks],
                 partition_key="fortnite",
@@ -225,7 +225,7 @@ def test_quota_spent_over_the_target_share_warns(
     warehouse: PostgresWarehouse, hot_tier: RedisHotTier
 ):
     _good_youtube(warehouse)
-    now = future_pacific_time(10)
+    now = pacific_time(10)
     ledger = QuotaLedger(
         hot_tier.client(),
         platform="youtube",

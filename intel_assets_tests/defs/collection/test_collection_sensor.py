@@ -9,10 +9,10 @@ import time_machine
 from intel_assets.defs.collection.sensors import collection_sensor
 from intel_assets.resources.warehouse import PostgresWarehouse, RowScope
 from intel_assets.resources.youtube import YouTubeResource
-from intel_assets_tests.defs.collection.conftest import future_pacific_time
+from intel_assets_tests.clock import pacific_time
 
 # 10:00 in Los Angeles: 10/24 of the quota day has passed.
-NOW = future_pacific_time(10)
+NOW = pacific_time(10)
 PRIORITY_ORDER = [
     "fortnite", "minecraft", "valorant", "apex_legends", "gta", "roblox", "warzone",
     "league_of_legends",

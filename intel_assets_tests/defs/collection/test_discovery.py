@@ -6,7 +6,7 @@ from intel_assets.defs.collection.sensors import DISCOVERY_TOP_GAMES, game_disco
 from intel_assets.defs.collection.store import effective_catalog
 from intel_assets.resources.warehouse import PostgresWarehouse
 from intel_assets.simulator.server import RunningSimulator
-from intel_assets_tests.defs.collection.conftest import future_pacific_time
+from intel_assets_tests.clock import pacific_time
 
 
 def _evaluate(resources: dict[str, Any], instance: dg.DagsterInstance):
@@ -20,7 +20,7 @@ def test_top_games_the_catalog_lacks_become_partitions_and_categories_that_are_n
     instance: dg.DagsterInstance,
     warehouse: PostgresWarehouse,
 ):
-    simulator.set_clock(future_pacific_time(12))
+    simulator.set_clock(pacific_time(12))
     catalog_ids = set(effective_catalog(warehouse).by_twitch_id())
     top = simulator.world.top_categories(simulator.now(), DISCOVERY_TOP_GAMES)
     expected = {c.name for c in top if c.igdb_id and c.game_id not in catalog_ids}

@@ -17,7 +17,8 @@ from intel_assets.resources.quota import pacific_day
 from intel_assets.resources.warehouse import PostgresWarehouse
 from intel_assets.simulator import Fault, Simulator
 from intel_assets.simulator.server import RunningSimulator
-from intel_assets_tests.defs.collection.conftest import REGIONS, api_resources, future_pacific_time
+from intel_assets_tests.clock import pacific_time
+from intel_assets_tests.defs.collection.conftest import REGIONS, api_resources
 
 
 def _collect_in_child(urls: dict[str, str], collection_id: str) -> None:
@@ -96,7 +97,7 @@ def test_a_simulated_day_stays_under_target_and_keeps_priority_one_games_fresh(
 ):
     # One Pacific quota day, midnight to midnight, stepped hourly through the real sensor.
     # Twitch (no YouTube quota) only every 6 hours, to keep the test short.
-    end = future_pacific_time(0) + timedelta(days=1)
+    end = pacific_time(0) + timedelta(days=1)
     with Simulator(seed=3, videos_per_game_per_day=60, channels=800).running() as sim:
         resources: dict[str, Any] = simulator_resources(
             sim.youtube_url, sim.twitch_url, sim.auth_url, warehouse, hot_tier,

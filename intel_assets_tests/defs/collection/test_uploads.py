@@ -12,9 +12,10 @@ from intel_assets.resources.hot_tier import RedisHotTier
 from intel_assets.resources.quota import pacific_day
 from intel_assets.resources.warehouse import PostgresWarehouse
 from intel_assets.simulator.server import RunningSimulator
-from intel_assets_tests.defs.collection.conftest import future_pacific_time, playlist_uploads
+from intel_assets_tests.clock import pacific_time
+from intel_assets_tests.defs.collection.conftest import playlist_uploads
 
-T_A = future_pacific_time(7, 10)
+T_A = pacific_time(7, 10)
 T_B = T_A + timedelta(minutes=70)  # the next collection window
 GAME, OTHER = "fortnite", "minecraft"
 

@@ -20,13 +20,10 @@ from intel_assets.resources.quota import pacific_day
 from intel_assets.resources.warehouse import PostgresWarehouse
 from intel_assets.simulator import Fault
 from intel_assets.simulator.server import RunningSimulator
-from intel_assets_tests.defs.collection.conftest import (
-    REGIONS,
-    future_pacific_time,
-    playlist_uploads,
-)
+from intel_assets_tests.clock import pacific_time
+from intel_assets_tests.defs.collection.conftest import REGIONS, playlist_uploads
 
-T0 = future_pacific_time(7, 10)
+T0 = pacific_time(7, 10)
 
 
 def _collect(
