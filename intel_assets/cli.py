@@ -5,16 +5,18 @@ Every sub-command reads its settings from the environment when it runs (see
 """
 
 import argparse
+import contextlib
 import os
 import signal
 import subprocess
 import sys
+import time
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from intel_assets import migrate, services
+from intel_assets import migrate, services, warning_filters
 from intel_assets.settings import PROJECT_ROOT, Settings, redact_url
 
 if TYPE_CHECKING:
@@ -40,6 +42,9 @@ def runtime_environment(
             "INTEL_DAGSTER_POSTGRES_URL": endpoints.dagster_postgres_url,
             "INTEL_REDIS_URL": endpoints.redis_url,
             "INTEL_ARCHIVE_URL": settings.resolved_archive_url,
+            # Dagster's processes warn about the features the project opts into before they
+            # import any of its code (warning_filters says which and why).
+            "PYTHONWARNINGS": warning_filters.python_warnings(env.get("PYTHONWARNINGS")),
         }
     )
     return env
@@ -76,8 +81,15 @@ def _cmd_services(args: argparse.Namespace) -> int:
         print(f"postgres: {redact_url(endpoints.postgres_url)}")
         print(f"redis:    {redact_url(endpoints.redis_url)}")
     elif args.action == "status":
-        for name, line in services.status(settings).items():
-            print(f"{name}: {line}")
+        rows = [("SERVER", "STATE", "URL", "DATA")] + [
+            (line.name, line.state, line.url, line.data_dir) for line in services.status(settings)
+        ]
+        widths = [max(len(row[i]) for row in rows) for i in range(3)]
+        for row in rows:
+            cells = [c.ljust(w) for c, w in zip(row[:3], widths, strict=True)]
+            print("  ".join([*cells, row[3]]))
+        if len(rows) == 1:
+            print(f"no servers: nothing has been started in {settings.state_dir}")
     else:
         stopped = services.stop(settings)
         print("stopped: " + (", ".join(stopped) if stopped else "nothing was running"))
@@ -92,25 +104,46 @@ def _cmd_migrate(args: argparse.Namespace) -> int:
     return 0
 
 
-def _run_foreground(command: Sequence[str], env: dict[str, str]) -> int:
-    """Run a child process in the foreground, passing Ctrl-C and SIGTERM on to it."""
+def _run_foreground(command: Sequence[str], env: dict[str, str], cwd: Path = PROJECT_ROOT) -> int:
+    """Run a child in a process group of its own until it exits; then end that whole group.
+
+    Ctrl-C and SIGTERM are passed on to every process of the child's group, so `kill` of this
+    command stops `dagster dev` and everything it started, as a terminal's Ctrl-C does. What
+    of the group outlives the child (a code server) is terminated when the child has exited.
+    """
     started: list[subprocess.Popen[bytes]] = []
 
     def forward(signum: int, _frame: object) -> None:
         for process in started:
-            if process.poll() is None:
-                process.send_signal(signum)
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(process.pid, signum)
 
     # Handlers go in before the child starts: a child begins with the default action for a
     # signal its parent handles, but inherits an ignored one, and a script's background job
     # starts with Ctrl-C ignored, which would leave `dagster dev` deaf to it.
     previous = {sig: signal.signal(sig, forward) for sig in (signal.SIGINT, signal.SIGTERM)}
     try:
-        started.append(subprocess.Popen(list(command), cwd=PROJECT_ROOT, env=env))
-        return started[0].wait()
+        process = subprocess.Popen(list(command), cwd=cwd, env=env, start_new_session=True)
+        started.append(process)
+        code = process.wait()
+        _end_group(process.pid)
+        return code
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
+
+
+def _end_group(group: int, grace_s: float = 10.0) -> None:
+    """Terminate what still runs in a process group; kill it after `grace_s` seconds."""
+    for sig in (signal.SIGTERM, signal.SIGKILL):
+        deadline = time.monotonic() + grace_s
+        try:
+            os.killpg(group, sig)
+            while time.monotonic() < deadline:
+                os.killpg(group, 0)
+                time.sleep(0.1)
+        except ProcessLookupError:
+            return
 
 
 def _uses_real_apis(environ: Mapping[str, str]) -> bool:
@@ -201,6 +234,9 @@ def _cmd_dev(args: argparse.Namespace) -> int:
                 str(args.port),
             ],
             env,
+            # From DAGSTER_HOME, whose dagster.yaml is the project's: started beside the
+            # project's own copy, `dagster dev` would warn that this copy is not used.
+            cwd=settings.dagster_home,
         )
     finally:
         if running is not None:
@@ -217,12 +253,17 @@ def _cmd_seed_history(args: argparse.Namespace) -> int:
     return 0
 
 
-def _cmd_test(args: argparse.Namespace) -> int:
+def run_tests(pytest_args: Sequence[str]) -> int:
+    """`intel-assets test`: ruff, ruff format, pyright, then pytest with `pytest_args` as given.
+
+    Returns:
+        0 when every step passed, else 1 (each step runs even after one failed).
+    """
     steps = [
         ["ruff", "check", "."],
         ["ruff", "format", "--check", "."],
         ["pyright"],
-        ["pytest", *args.pytest_args],
+        ["pytest", *pytest_args],
     ]
     bin_dir = Path(sys.executable).parent
     failed = []
@@ -360,15 +401,20 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--verbose", action="store_true", help="log every request")
     p.set_defaults(func=_cmd_simulator)
 
-    p = sub.add_parser("test", help="run ruff, pyright and pytest (extra args go to pytest)")
-    p.add_argument("pytest_args", nargs=argparse.REMAINDER)
-    p.set_defaults(func=_cmd_test)
+    # Listed for --help only: main() hands everything after `test` to pytest unparsed.
+    sub.add_parser(
+        "test", help="run ruff, pyright and pytest (every argument after `test` goes to pytest)"
+    )
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the `intel-assets` console script."""
-    args = build_parser().parse_args(argv)
+    arguments = list(sys.argv[1:] if argv is None else argv)
+    if arguments[:1] == ["test"]:
+        # pytest's arguments are pytest's to parse: `-k expr`, `-x`, `--help`, `-- path`.
+        return run_tests(arguments[1:])
+    args = build_parser().parse_args(arguments)
     try:
         return int(args.func(args))
     except (services.ServiceError, migrate.MigrationError) as error:

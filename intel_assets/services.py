@@ -264,6 +264,15 @@ def embedded_pids(settings: Settings) -> dict[str, int | None]:
     }
 
 
+def _postgres_socket_url(data_dir: Path, database: str) -> str | None:
+    """The URL of a running embedded Postgres (its socket folder is in `postmaster.pid`)."""
+    try:
+        socket_dir = (data_dir / "postmaster.pid").read_text().splitlines()[4].strip()
+    except (OSError, IndexError):
+        return None
+    return f"postgresql://postgres@/{database}?host={socket_dir}" if socket_dir else None
+
+
 def running_urls(settings: Settings) -> dict[str, str | None]:
     """Where the warehouse and Redis answer if they run, without starting anything.
 
@@ -272,36 +281,127 @@ def running_urls(settings: Settings) -> dict[str, str | None]:
     """
     postgres_url = settings.postgres_url
     if not postgres_url and embedded_pids(settings)["postgres"] is not None:
-        socket_dir = (_postgres_dir(settings) / "postmaster.pid").read_text().splitlines()[4]
-        postgres_url = f"postgresql://postgres@/{WAREHOUSE_DATABASE}?host={socket_dir}"
+        postgres_url = _postgres_socket_url(_postgres_dir(settings), WAREHOUSE_DATABASE)
     redis_url = settings.redis_url or f"unix://{_redis_socket(settings)}?db=0"
     return {"postgres": postgres_url, "redis": redis_url}
 
 
-def status(settings: Settings) -> dict[str, str]:
-    """One line per service: embedded or external, where, and whether it answers."""
-    lines: dict[str, str] = {}
-    urls = running_urls(settings)
-    if settings.postgres_url:
-        target = f"external {redact_url(settings.postgres_url)}"
-    else:
-        target = f"embedded in {_postgres_dir(settings)}"
-    url = urls["postgres"]
-    answering = False
-    if url is not None:
+@dataclass(frozen=True)
+class EmbeddedServer:
+    """A Postgres or Redis server the project started with its data under the state folder.
+
+    Attributes:
+        name: Its data folder relative to the state folder: `postgres` and `redis` are the main
+            command's; `test/postgres` the tests' shared Postgres; `test/sessions/<pid>/...`
+            the Redis servers of test sessions; `bench/...` the benchmarks'.
+        kind: "postgres" or "redis".
+        data_dir: Its data folder.
+    """
+
+    name: str
+    kind: str
+    data_dir: Path
+
+    @property
+    def pid(self) -> int | None:
+        """Process id of the running server, or None when it does not run."""
+        import psutil
+
+        pid_file = "postmaster.pid" if self.kind == "postgres" else "redis.pid"
+        pid = _pid_from_file(self.data_dir / pid_file)
+        if not _process_alive(pid):
+            return None
+        # A pid file outlives a crash, and the pid may since belong to another program.
+        with contextlib.suppress(psutil.Error):
+            if self.kind in psutil.Process(pid).name():
+                return pid
+        return None
+
+    @property
+    def url(self) -> str | None:
+        """Where a client connects while it runs (Postgres: its maintenance database)."""
+        if self.kind == "postgres":
+            return _postgres_socket_url(self.data_dir, "postgres")
+        try:
+            config = (self.data_dir / "redis.conf").read_text().splitlines()
+        except OSError:
+            return None
+        sockets = [line.split(None, 1)[1] for line in config if line.startswith("unixsocket ")]
+        return f"unix://{sockets[0]}?db=0" if sockets else None
+
+
+# Folders an embedded server's data never lies under: walking them would only cost time.
+_NOT_SERVER_FOLDERS = frozenset({"archive", "dagster_home", "storage", "logs", "history"})
+
+
+def embedded_servers(settings: Settings) -> list[EmbeddedServer]:
+    """Every Postgres and Redis data folder under the state folder, running or not."""
+    root = settings.state_dir
+    found: list[EmbeddedServer] = []
+    for folder, subfolders, files in os.walk(root):
+        here = Path(folder)
+        if "PG_VERSION" in files:
+            found.append(EmbeddedServer(str(here.relative_to(root)), "postgres", here))
+            subfolders.clear()
+            continue
+        if "redis.conf" in files:
+            found.append(EmbeddedServer(str(here.relative_to(root)), "redis", here))
+        subfolders[:] = sorted(d for d in subfolders if d not in _NOT_SERVER_FOLDERS)
+    return sorted(found, key=lambda server: server.name)
+
+
+@dataclass(frozen=True)
+class ServerStatus:
+    """One line of `intel-assets services status`.
+
+    Attributes:
+        name: `postgres`, `redis`, a data folder under the state folder, or `external ...`.
+        state: "running (pid N)", "stopped", "up" or "down" (external servers).
+        url: Where clients connect (passwords masked), or "-" while stopped.
+        data_dir: The data folder, or "-" for an external server.
+    """
+
+    name: str
+    state: str
+    url: str
+    data_dir: str
+
+
+def _external_status(kind: str, url: str) -> ServerStatus:
+    if kind == "postgres":
         try:
             with psycopg.connect(url, connect_timeout=3) as conn:
                 conn.execute("SELECT 1")
             answering = True
         except psycopg.Error:
             answering = False
-    lines["postgres"] = f"{target}: {'up' if answering else 'down'}"
-    if settings.redis_url:
-        redis_target = f"external {redact_url(settings.redis_url)}"
     else:
-        redis_target = f"embedded in {_redis_dir(settings)}"
-    answering = _redis_answers(urls["redis"] or "")
-    lines["redis"] = f"{redis_target}: {'up' if answering else 'down'}"
+        answering = _redis_answers(url)
+    return ServerStatus(f"external {kind}", "up" if answering else "down", redact_url(url), "-")
+
+
+def status(settings: Settings) -> list[ServerStatus]:
+    """Every server the project uses: the external ones configured, and every embedded one."""
+    lines = []
+    if settings.postgres_url:
+        lines.append(_external_status("postgres", settings.postgres_url))
+    if settings.redis_url:
+        lines.append(_external_status("redis", settings.redis_url))
+    for server in embedded_servers(settings):
+        pid = server.pid
+        url = (
+            _postgres_socket_url(server.data_dir, WAREHOUSE_DATABASE)
+            if server.name == "postgres"
+            else server.url
+        )
+        lines.append(
+            ServerStatus(
+                server.name,
+                f"running (pid {pid})" if pid is not None else "stopped",
+                (url or "-") if pid is not None else "-",
+                str(server.data_dir),
+            )
+        )
     return lines
 
 
@@ -315,13 +415,16 @@ def _stop_pid(pid: int, sig: signal.Signals, timeout_s: float = 30.0) -> None:
 
 
 def stop(settings: Settings) -> list[str]:
-    """Stop the embedded servers cleanly (Postgres: fast shutdown); the names of those stopped."""
+    """Stop every embedded server under the state folder; the names of those stopped.
+
+    The main command's servers, the tests' Postgres and any test session's or benchmark's
+    server that outlived its session. Postgres gets a fast shutdown (SIGINT), Redis SIGTERM.
+    """
     stopped = []
-    pids = embedded_pids(settings)
-    if pids["postgres"] is not None:
-        _stop_pid(pids["postgres"], signal.SIGINT)
-        stopped.append("postgres")
-    if pids["redis"] is not None:
-        _stop_pid(pids["redis"], signal.SIGTERM)
-        stopped.append("redis")
+    for server in embedded_servers(settings):
+        pid = server.pid
+        if pid is None:
+            continue
+        _stop_pid(pid, signal.SIGINT if server.kind == "postgres" else signal.SIGTERM)
+        stopped.append(server.name)
     return stopped

@@ -6,6 +6,8 @@ database cloned from it and an empty Redis database. Nothing of our own is mocke
 """
 
 import os
+import re
+import shutil
 import signal
 import subprocess
 import sys
@@ -19,28 +21,69 @@ from urllib.parse import urlsplit
 import psycopg
 import pytest
 import redis
+import time_machine
 from psycopg import sql
 
-from intel_assets import migrate, services
+from intel_assets import migrate, services, warning_filters
 from intel_assets.resources.hot_tier import RedisHotTier
 from intel_assets.resources.warehouse import PostgresWarehouse
 from intel_assets.settings import PROJECT_ROOT, Settings, with_database
+from intel_assets_tests import clock
 
 TEST_DATABASE_PREFIX = "intel_test_"
 # Each pytest process has its own databases and Redis server, so sessions may run side by side.
 SESSION_ID = str(os.getpid())
 
 
+def pytest_report_header() -> str:
+    return clock.header()
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    # Tests sharing a costly session or package fixture run on one worker, which starts it once.
+    for item in items:
+        if "dagster_dev" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.xdist_group("dagster_dev"))
+        elif item.nodeid.startswith("intel_assets_tests/api/"):
+            item.add_marker(pytest.mark.xdist_group("api"))
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    # Every worker of the session runs at the same anchor: the first process to read it passes
+    # it on to those it starts.
+    os.environ.setdefault(clock.ANCHOR_VARIABLE, clock.ANCHOR.isoformat())
+    # pytest shows every warning again inside each test: the project's own filters must be
+    # pytest's too. AutomationConditionTester (Dagster's, used by the automation tests) asks
+    # for a beta selection itself.
+    for start in [*warning_filters.OPTED_IN, "Parameter `include_sources` of function"]:
+        config.addinivalue_line("filterwarnings", f"ignore:{re.escape(start)}")
+
+
+@pytest.fixture(scope="session", autouse=True)
+def session_clock() -> Iterator[None]:
+    """This process's clock starts at the anchor (`clock.ANCHOR`) and runs on from there.
+
+    Set first of all, so session and package fixtures see it too. Tests move it further with
+    `time_machine.travel`; processes a test starts keep the machine's clock, so what they do is
+    pinned by other means (fixed dates, the simulator's frozen clock).
+    """
+    with time_machine.travel(clock.ANCHOR, tick=True):
+        yield
+
+
 def _session_database(suffix: str) -> str:
     return f"{TEST_DATABASE_PREFIX}{SESSION_ID}_{suffix}"
+
+
+def _tests_state_dir() -> Path:
+    """The tests' part of the project's state folder: `services stop` finds its servers there."""
+    return Settings.from_env().state_dir / "test"
 
 
 @pytest.fixture(scope="session")
 def postgres_server_url() -> str:
     """Maintenance-database URL of the test Postgres server (embedded, under `.intel/test`)."""
-    return services.embedded_postgres_server_url(
-        Settings(state_dir=PROJECT_ROOT / ".intel" / "test")
-    )
+    return services.embedded_postgres_server_url(Settings(state_dir=_tests_state_dir()))
 
 
 def _drop_databases_of_dead_sessions(server_url: str) -> None:
@@ -59,10 +102,31 @@ def _drop_databases_of_dead_sessions(server_url: str) -> None:
             )
 
 
+def _remove_folders_of_dead_sessions(sessions: Path) -> None:
+    """Stop the servers of sessions that died without their teardown, and remove their data."""
+    import psutil
+
+    for folder in sessions.glob("*"):
+        if folder.name.isdigit() and psutil.pid_exists(int(folder.name)):
+            continue
+        services.stop(Settings(state_dir=folder))
+        shutil.rmtree(folder, ignore_errors=True)
+
+
 @pytest.fixture(scope="session")
-def session_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """This session's own state folder (its Redis server, DAGSTER_HOME, archive)."""
-    return tmp_path_factory.mktemp("intel_state")
+def session_dir() -> Iterator[Path]:
+    """This session's own state folder (its Redis servers, DAGSTER_HOME, archive).
+
+    Under the project's state folder, so that `intel-assets services stop` finds what a
+    session that was killed left running.
+    """
+    sessions = _tests_state_dir() / "sessions"
+    _remove_folders_of_dead_sessions(sessions)
+    folder = sessions / SESSION_ID
+    folder.mkdir(parents=True, exist_ok=True)
+    yield folder
+    services.stop(Settings(state_dir=folder))
+    shutil.rmtree(folder, ignore_errors=True)
 
 
 @pytest.fixture(scope="session")

@@ -1,14 +1,20 @@
+import contextlib
 import os
+import shutil
 import signal
 import subprocess
+import sys
+import tempfile
 import time
 from pathlib import Path
 
+import psutil
 import psycopg
+import pytest
 import redis
 
 from intel_assets import cli, services
-from intel_assets.settings import Settings
+from intel_assets.settings import PROJECT_ROOT, Settings
 from intel_assets_tests.conftest import DagsterDev, free_port, start_dagster_dev, stop_dagster_dev
 
 
@@ -53,7 +59,8 @@ def test_killed_servers_recover_with_their_data(tmp_path: Path):
         assert pids["postgres"] is not None and pids["redis"] is not None
         _kill_hard(pids["postgres"])
         _kill_hard(pids["redis"])
-        assert services.status(settings)["redis"].endswith("down")
+        states = {line.name: line.state for line in services.status(settings)}
+        assert (states["postgres"], states["redis"]) == ("stopped", "stopped")
 
         endpoints = cli.prepare(settings)
 
@@ -71,33 +78,45 @@ def test_killed_servers_recover_with_their_data(tmp_path: Path):
     assert services.embedded_pids(settings) == {"postgres": None, "redis": None}
 
 
-def _group_alive(process: "subprocess.Popen[bytes]") -> bool:
-    """Whether any process of the command's process group still runs (the command reaped)."""
-    process.poll()
-    try:
-        os.killpg(process.pid, 0)
-    except ProcessLookupError:
-        return False
-    return True
+def _descendants(pid: int) -> list[psutil.Process]:
+    """Every process the command started, however deep (`dagster dev` runs in a group apart)."""
+    return psutil.Process(pid).children(recursive=True)
 
 
-def test_ctrl_c_stops_the_main_command_and_all_it_started(tmp_path: Path):
+@pytest.mark.parametrize(
+    "stop_by",
+    [
+        # A terminal's Ctrl-C: SIGINT to the whole foreground process group.
+        "ctrl-c",
+        # `kill <pid>` of the command alone, as a process manager stops it.
+        "sigterm",
+    ],
+)
+def test_ctrl_c_or_sigterm_stops_the_main_command_and_all_it_started(tmp_path: Path, stop_by: str):
     settings = Settings(state_dir=tmp_path / "state")
     # Started as a script's background job is, with Ctrl-C ignored: `dagster dev` and the
     # webserver and daemon it starts must not inherit that.
     running = start_dagster_dev(settings, free_port(), tmp_path / "dev.log", ignore_ctrl_c=True)
+    started = _descendants(running.process.pid)
     try:
-        # A terminal's Ctrl-C: SIGINT to the whole foreground process group.
-        os.killpg(running.process.pid, signal.SIGINT)
-        deadline = time.monotonic() + 60
-        while _group_alive(running.process) and time.monotonic() < deadline:
-            time.sleep(0.5)
+        # dagster dev, its webserver, its daemon and the code location's server at least.
+        assert len(started) >= 4, [p.cmdline() for p in started]
+        if stop_by == "ctrl-c":
+            os.killpg(running.process.pid, signal.SIGINT)
+        else:
+            running.process.send_signal(signal.SIGTERM)
+        running.process.wait(timeout=90)
+        # Nothing outlives the command: a code server left to itself would wait out its
+        # heartbeat (45 s) before it noticed.
+        gone, alive = psutil.wait_procs(started, timeout=10)
 
-        assert not _group_alive(running.process), "processes still ran 60 s after Ctrl-C"
+        assert alive == [], [p.cmdline() for p in alive]
+        assert len(gone) == len(started)
     finally:
         stop_dagster_dev(running.process)
-        if _group_alive(running.process):
-            os.killpg(running.process.pid, signal.SIGKILL)
+        for process in started:
+            with contextlib.suppress(psutil.Error):
+                process.kill()
         services.stop(settings)
 
 
@@ -129,3 +148,105 @@ def test_definitions_validate_through_the_workspace(
 
     assert result.returncode == 0, result.stdout + result.stderr
     assert "Validation successful" in result.stdout + result.stderr
+
+
+def test_the_test_command_hands_every_argument_to_pytest_unchanged():
+    # Leading dashes included: the README's `-k ... -x`, and options only pytest knows.
+    pytest_args = [
+        "--collect-only",
+        "-q",
+        "-k",
+        "counters_expire or nothing_is_named_this",
+        "-x",
+        "-n",
+        "0",
+        "-p",
+        "no:cacheprovider",
+        "intel_assets_tests/resources/test_quota.py",
+    ]
+    result = subprocess.run(
+        [sys.executable, "-m", "intel_assets", "test", *pytest_args],
+        cwd=PROJECT_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
+
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert f"intel-assets test: pytest {' '.join(pytest_args)}" in result.stderr
+    # Only the one test whose name matches the -k expression was collected.
+    assert [line for line in result.stdout.splitlines() if "::" in line] == [
+        "intel_assets_tests/resources/test_quota.py"
+        "::test_counters_expire_at_the_pacific_midnight_of_the_ledgers_clock"
+    ]
+
+
+def _services_command(state: Path, action: str) -> str:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("INTEL_")}
+    result = subprocess.run(
+        [str(Path(sys.executable).parent / "intel-assets"), "services", action],
+        env={**env, "INTEL_STATE_DIR": str(state)},
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    )
+    return result.stdout
+
+
+def test_services_status_and_stop_cover_every_server_the_project_started():
+    # A short folder: a Unix socket's path (the Postgres socket lives in its data folder) must
+    # stay under about 107 bytes, which pytest's own temporary folders can exceed.
+    state = Path(tempfile.mkdtemp(prefix="intel-services-"))
+    # The main command's servers, the tests' Postgres, and a test session's Redis.
+    services.up(Settings(state_dir=state))
+    services.embedded_postgres_server_url(Settings(state_dir=state / "test"))
+    services.embedded_redis_url(Settings(state_dir=state / "test" / "sessions" / "4242"))
+    servers = {s.name: s for s in services.embedded_servers(Settings(state_dir=state))}
+    names = ["postgres", "redis", "test/postgres", "test/sessions/4242/redis"]
+    assert sorted(servers) == names
+    pids = {name: server.pid for name, server in servers.items()}
+    try:
+        status = _services_command(state, "status").splitlines()
+        rows = {line.split()[0]: line.split() for line in status[1:]}
+        # Each URL shown is one a client connects with.
+        answers = {}
+        for name, row in rows.items():
+            if row[-2].startswith("unix://"):
+                client = redis.Redis.from_url(row[-2])
+                answers[name] = client.ping()
+                client.close()
+            else:
+                with psycopg.connect(row[-2]) as conn:
+                    answers[name] = conn.execute("SELECT current_database()").fetchone()
+        stopped = _services_command(state, "stop")
+        after = _services_command(state, "status").splitlines()
+    finally:
+        services.stop(Settings(state_dir=state))
+        shutil.rmtree(state, ignore_errors=True)
+
+    assert status[0].split() == ["SERVER", "STATE", "URL", "DATA"]
+    assert sorted(rows) == names
+    for name, server in servers.items():
+        _, running, pid_word, pid, _, data = rows[name]
+        assert (running, pid_word, pid) == ("running", "(pid", f"{pids[name]})")
+        assert data == str(server.data_dir)
+    # The main command's Postgres opens on the warehouse, the tests' on the server's own.
+    assert answers == {
+        "postgres": ("intel",),
+        "redis": True,
+        "test/postgres": ("postgres",),
+        "test/sessions/4242/redis": True,
+    }
+    assert stopped == f"stopped: {', '.join(names)}\n"
+    assert [line.split()[:3] for line in after[1:]] == [[n, "stopped", "-"] for n in names]
+    for pid in pids.values():
+        assert pid is not None and not _running(pid)
+
+
+def _running(pid: int) -> bool:
+    try:
+        return psutil.Process(pid).status() != psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:
+        return False
