@@ -62,6 +62,24 @@ PARTITIONS = """
 }
 """
 
+SENSORS = """
+{ sensorsOrError(repositorySelector: {repositoryLocationName: "creator_intel",
+                                      repositoryName: "__repository__"}) {
+    ... on Sensors { results { id name sensorState { status } } } } }
+"""
+STOP_SENSOR = """
+mutation Stop($id: String!) { stopSensor(id: $id) { __typename } }
+"""
+UNFINISHED_RUNS = """
+{ runsOrError(filter: {statuses: [QUEUED, NOT_STARTED, STARTING, STARTED]}) {
+    ... on Runs { results { runId } } } }
+"""
+TERMINATE = """
+mutation Terminate($ids: [String!]!) {
+  terminateRuns(runIds: $ids, terminatePolicy: MARK_AS_CANCELED_IMMEDIATELY) { __typename }
+}
+"""
+
 
 def _graphql(url: str, query: str, variables: dict[str, Any] | None = None) -> dict[str, Any]:
     answer = httpx.post(
@@ -89,6 +107,17 @@ def test_a_week_backfill_from_the_ui_is_one_run_filling_168_hours(
                 for hour in range(168)
             ),
         )  # fmt: skip
+
+        # As a user would before a large backfill on a small machine: stop the sensors and
+        # cancel the collections they queued, so the backfill's run does not wait behind them.
+        sensors = _graphql(dagster_dev.url, SENSORS)["sensorsOrError"]["results"]
+        for sensor in sensors:
+            if sensor["sensorState"]["status"] == "RUNNING":
+                stopped = _graphql(dagster_dev.url, STOP_SENSOR, {"id": sensor["id"]})
+                assert stopped["stopSensor"]["__typename"] == "StopSensorMutationResult", stopped
+        unfinished = _graphql(dagster_dev.url, UNFINISHED_RUNS)["runsOrError"]["results"]
+        if unfinished:
+            _graphql(dagster_dev.url, TERMINATE, {"ids": [r["runId"] for r in unfinished]})
 
         # Exactly what the UI's "Materialize selected" range dialog sends for one asset.
         params = {
