@@ -1,6 +1,7 @@
 """A process that hammers the quota ledger, for the concurrency test (kept free of Dagster imports
 so ten of them start quickly)."""
 
+from datetime import datetime
 from multiprocessing.queues import Queue
 from multiprocessing.synchronize import Barrier
 
@@ -10,12 +11,18 @@ from intel_assets.resources.errors import QuotaExhaustedError
 from intel_assets.resources.quota import BucketSpec, QuotaLedger
 
 
-def hammer(url: str, limit: int, attempts: int, start: Barrier, results: "Queue[int]") -> None:
-    """Reserve 1 unit `attempts` times from a shared bucket of `limit`; report the units won."""
+def hammer(
+    url: str, limit: int, attempts: int, at: datetime, start: Barrier, results: "Queue[int]"
+) -> None:
+    """Reserve 1 unit `attempts` times from a shared bucket of `limit`; report the units won.
+
+    The ledger's clock stands at `at`, the test's time (a spawned process has the machine's).
+    """
     ledger = QuotaLedger(
         redis.Redis.from_url(url, decode_responses=True, socket_timeout=5),
         platform="youtube",
         buckets=[BucketSpec("default", limit)],
+        clock=lambda: at,
     )
     start.wait()  # every process starts reserving at the same moment
     obtained = 0

@@ -212,8 +212,9 @@ def test_ten_processes_never_overspend(redis_url: str):
     start = context.Barrier(10)
     results = context.Queue()
     # 10 processes * 150 attempts = 1,500 attempts at a 1,000-unit bucket
+    at = datetime.now(UTC)
     workers = [
-        context.Process(target=hammer, args=(redis_url, 1000, 150, start, results))
+        context.Process(target=hammer, args=(redis_url, 1000, 150, at, start, results))
         for _ in range(10)
     ]
     for worker in workers:
@@ -224,7 +225,10 @@ def test_ten_processes_never_overspend(redis_url: str):
     assert sum(won) == 1000
     assert all(w.exitcode == 0 for w in workers)
     status = QuotaLedger(
-        client_for(redis_url), platform="youtube", buckets=[BucketSpec("default", 1000)]
+        client_for(redis_url),
+        platform="youtube",
+        buckets=[BucketSpec("default", 1000)],
+        clock=Clock(at),
     ).status()
     assert status["default"].used == 1000 and status["default"].remaining == 0
 

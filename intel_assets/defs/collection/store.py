@@ -3,7 +3,8 @@
 The catalog includes games discovered from Twitch; the short-lived Redis caches let games share
 what one collection window already paid for.
 
-Redis keys (all with a TTL):
+Redis keys (all with a TTL; the record caches also carry their expiry on the writer's clock, which
+readers obey, so a record's lifetime never depends on Redis's clock):
 - `youtube:chart:{region}:{category}:{window}`: one chart, fetched once per window for every game.
 - `youtube:video:{video_id}`: a video's full record (details), shared across games for a window.
 - `youtube:stats:{window}:{video_id}`: a video's statistics fetched in this window.
@@ -13,6 +14,7 @@ Redis keys (all with a TTL):
 
 import hashlib
 import json
+import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
@@ -166,7 +168,12 @@ def search_calls_today(warehouse: PostgresWarehouse, quota_day: date) -> dict[st
 
 
 class RecordCache:
-    """Pydantic records in Redis under `<prefix><id>` with a TTL, read and written in bulk."""
+    """Pydantic records in Redis under `<prefix><id>` for `ttl_seconds`, read and written in bulk.
+
+    Each value carries the time it expires on the writer's clock (`<epoch seconds>|<json>`), and
+    a reader takes only values not yet expired on its own clock: how long a record is reused is
+    decided by the code's clock, never by Redis's (whose expiry only frees the memory).
+    """
 
     def __init__(self, client: redis.Redis, prefix: str, ttl_seconds: int) -> None:
         self._client = client
@@ -174,23 +181,31 @@ class RecordCache:
         self._ttl = ttl_seconds
 
     def get_many(self, ids: Sequence[str], model: type[M]) -> dict[str, M]:
-        """The cached records of `ids` that exist (one round trip)."""
+        """The cached records of `ids` that exist and have not expired (one round trip)."""
         if not ids:
             return {}
         values = self._client.mget([self._prefix + i for i in ids])
+        now = time.time()
         found: dict[str, M] = {}
         for item_id, raw in zip(ids, values, strict=True):  # type: ignore[arg-type]
-            if raw is not None:
-                found[item_id] = model.model_validate_json(raw)
+            if raw is None:
+                continue
+            expires, _, record = (raw if isinstance(raw, str) else raw.decode()).partition("|")
+            try:
+                if float(expires) > now:
+                    found[item_id] = model.model_validate_json(record)
+            except ValueError:
+                continue  # written by an older version, or not ours: fetch it again
         return found
 
     def put_many(self, records: Mapping[str, BaseModel]) -> None:
         """Cache records by id (one pipelined round trip)."""
         if not records:
             return
+        expires = f"{time.time() + self._ttl:.3f}|"
         pipe = self._client.pipeline(transaction=False)
         for item_id, record in records.items():
-            pipe.set(self._prefix + item_id, record.model_dump_json(), ex=self._ttl)
+            pipe.set(self._prefix + item_id, expires + record.model_dump_json(), ex=self._ttl)
         pipe.execute()
 
 
