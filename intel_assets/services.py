@@ -15,6 +15,7 @@ import signal
 import subprocess
 import time
 import warnings
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -106,11 +107,36 @@ def _wait_for_crashed_postmaster(data_dir: Path) -> None:
         time.sleep(0.1)
 
 
+@contextlib.contextmanager
+def _starting(lock_file: Path) -> Iterator[None]:
+    """Hold an exclusive lock while a server starts: one process starts it, the others wait.
+
+    Without it, two processes starting the same Postgres at once (two test workers on a fresh
+    machine) see each other's half-initialised data folder. The kernel releases the lock when
+    its holder dies.
+    """
+    import fcntl
+
+    lock_file.parent.mkdir(parents=True, exist_ok=True)
+    with lock_file.open("a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
 def embedded_postgres_server_url(settings: Settings) -> str:
     """Start (or find running) the embedded Postgres server; its maintenance database URL."""
     data_dir = _postgres_dir(settings)
-    data_dir.mkdir(parents=True, exist_ok=True)
-    _wait_for_crashed_postmaster(data_dir)
+    # Beside the data folder, not in it: initdb wants an empty folder.
+    with _starting(settings.state_dir / "postgres.start.lock"):
+        data_dir.mkdir(parents=True, exist_ok=True)
+        _wait_for_crashed_postmaster(data_dir)
+        return _start_embedded_postgres(data_dir)
+
+
+def _start_embedded_postgres(data_dir: Path) -> str:
     with warnings.catch_warnings():
         # pgserver asks platformdirs for a runtime folder, which warns where XDG_RUNTIME_DIR is
         # unset (containers, CI) and then falls back to /tmp as it should.
@@ -237,7 +263,8 @@ def up(settings: Settings) -> Endpoints:
 
 def _pid_from_file(path: Path) -> int | None:
     try:
-        return int(path.read_text().split()[0])
+        # Postgres writes a negative pid while a single-user backend (initdb) holds the folder.
+        return abs(int(path.read_text().split()[0])) or None
     except (OSError, ValueError, IndexError):
         return None
 

@@ -250,3 +250,35 @@ def _running(pid: int) -> bool:
         return psutil.Process(pid).status() != psutil.STATUS_ZOMBIE
     except psutil.NoSuchProcess:
         return False
+
+
+def test_two_processes_starting_a_fresh_postgres_at_once_both_get_it():
+    # Two test workers on a fresh machine do exactly this; the second used to read the first's
+    # half-initialised folder (initdb's negative pid) and fail.
+    state = Path(tempfile.mkdtemp(prefix="intel-race-"))
+    start = (
+        "import sys; from pathlib import Path; from intel_assets import services; "
+        "from intel_assets.settings import Settings; "
+        "print(services.embedded_postgres_server_url(Settings(state_dir=Path(sys.argv[1]))))"
+    )
+    try:
+
+        def starter() -> "subprocess.Popen[str]":
+            return subprocess.Popen(
+                [sys.executable, "-c", start, str(state)], stdout=subprocess.PIPE, text=True
+            )
+
+        starters = [starter()]
+        # The second starts while the first's initdb is half way (its folder has begun).
+        deadline = time.monotonic() + 60
+        while not (state / "postgres" / "PG_VERSION").exists() and time.monotonic() < deadline:
+            time.sleep(0.01)
+        starters.append(starter())
+        urls = [p.communicate(timeout=180)[0].strip() for p in starters]
+        assert [p.returncode for p in starters] == [0, 0]
+        assert urls[0] == urls[1]
+        with psycopg.connect(urls[0]) as conn:
+            assert conn.execute("SELECT 1").fetchone() == (1,)
+    finally:
+        services.stop(Settings(state_dir=state))
+        shutil.rmtree(state, ignore_errors=True)
