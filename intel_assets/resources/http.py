@@ -48,7 +48,7 @@ from intel_assets.resources.errors import (
 from intel_assets.resources.hot_tier import RedisHotTier
 from intel_assets.resources.quota import BucketStatus, QuotaLedger
 from intel_assets.resources.warehouse import PostgresWarehouse
-from intel_assets.resources.youtube_models import parse_items
+from intel_assets.resources.youtube_models import Repair, parse_items
 
 log = logging.getLogger(__name__)
 
@@ -384,7 +384,8 @@ class ApiClient:
         game_key: The game the work collects for (logged with every spend).
         run_id: The Dagster run doing the work (logged with every spend).
         calls: Calls made per API method (retries not counted).
-        skipped: Items per API method that could not be read and were skipped.
+        skipped: Items per API method that could not be understood and were rejected.
+        repairs: Items stored with fields cleaned or nulled (see `youtube_models.Record`).
     """
 
     api: ClassVar[str]
@@ -404,6 +405,7 @@ class ApiClient:
         self.run_id = run_id
         self.calls: Counter[str] = Counter()
         self.skipped: Counter[str] = Counter()
+        self.repairs: list[Repair] = []
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(game_key={self.game_key!r}, run_id={self.run_id!r})"
@@ -439,7 +441,9 @@ class ApiClient:
             MalformedResponseError: The answer's list is not a list.
         """
         try:
-            records, skipped = parse_items(body, parse, method=method, key=self.items_key)
+            records, skipped = parse_items(
+                body, parse, method=method, key=self.items_key, repairs=self.repairs
+            )
         except ValueError as error:
             raise MalformedResponseError(
                 f"{self.api} {method}: {error}", api=self.api, method=method
