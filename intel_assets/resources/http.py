@@ -386,6 +386,7 @@ class ApiClient:
         calls: Calls made per API method (retries not counted).
         skipped: Items per API method that could not be understood and were rejected.
         repairs: Items stored with fields cleaned or nulled (see `youtube_models.Record`).
+        rejected_ids: Ids of the rejected items ("?" where an item had none).
     """
 
     api: ClassVar[str]
@@ -406,6 +407,7 @@ class ApiClient:
         self.calls: Counter[str] = Counter()
         self.skipped: Counter[str] = Counter()
         self.repairs: list[Repair] = []
+        self.rejected_ids: list[str] = []
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(game_key={self.game_key!r}, run_id={self.run_id!r})"
@@ -442,7 +444,12 @@ class ApiClient:
         """
         try:
             records, skipped = parse_items(
-                body, parse, method=method, key=self.items_key, repairs=self.repairs
+                body,
+                parse,
+                method=method,
+                key=self.items_key,
+                repairs=self.repairs,
+                rejected=self.rejected_ids,
             )
         except ValueError as error:
             raise MalformedResponseError(

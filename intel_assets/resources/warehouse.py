@@ -217,6 +217,29 @@ class PostgresWarehouse(dg.ConfigurableResource):
         with self._get_pool().connection() as conn:
             yield conn
 
+    @contextmanager
+    def session_lock(self, name: str) -> Iterator[bool]:
+        """Hold the advisory lock `name` for the block if no other session holds it.
+
+        On a connection of its own, outside the pool: Postgres releases a session lock the
+        moment its connection closes, so an owner that is killed frees it at once.
+
+        Yields:
+            Whether this block holds the lock (False: another session does; nothing waits).
+        """
+        with psycopg.connect(
+            self.url, autocommit=True, connect_timeout=math.ceil(self.connect_timeout_seconds)
+        ) as conn:
+            row = conn.execute(
+                "SELECT pg_try_advisory_lock(hashtextextended(%s, 0))", (name,)
+            ).fetchone()
+            held = bool(row and row[0])
+            try:
+                yield held
+            finally:
+                if held and not conn.closed:
+                    conn.execute("SELECT pg_advisory_unlock(hashtextextended(%s, 0))", (name,))
+
     def fetch_frame(self, query: QueryNoTemplate, params: Sequence[Any] = ()) -> pd.DataFrame:
         """Run a query and return its rows as a DataFrame with the query's column names."""
         with self.connection() as conn, conn.cursor() as cur:

@@ -591,6 +591,7 @@ def parse_items(
     method: str,
     key: str = "items",
     repairs: list[Repair] | None = None,
+    rejected: list[str] | None = None,
 ) -> tuple[list[T], int]:
     """Parse the list of an answer field by field, rejecting (and logging) unusable items.
 
@@ -600,6 +601,7 @@ def parse_items(
         method: The API method, for the log.
         key: Where the list is: "items" (YouTube) or "data" (Twitch).
         repairs: Where to add the items stored with repaired fields (also logged).
+        rejected: Where to add the ids of the rejected items (also logged).
 
     Returns:
         The records, and how many items were rejected.
@@ -632,6 +634,8 @@ def parse_items(
                 item_id(item),
                 storable_text(reason),
             )
+            if rejected is not None:
+                rejected.append(item_id(item))
             continue
         if fields:
             repair = Repair(method, item_id(item), tuple(fields))
