@@ -377,6 +377,45 @@ class PostgresWarehouse(dg.ConfigurableResource):
         self._count_rows({table: written})
         return written
 
+    def append_new_rows(
+        self, table: str, columns: Sequence[str], rows: Iterable[Sequence[Any]], *, key: str
+    ) -> int:
+        """Add the rows whose `key` is not in `table` yet, in one transaction; the rows added.
+
+        For logs drained at least once (`intel_quota_log` from the quota ledger's stream): a
+        row that is already there stays as it is. One COPY into a staging table, then one
+        `INSERT ... ON CONFLICT (key) DO NOTHING` (`key` needs a unique index).
+
+        Args:
+            table: Table name (from code, never from data).
+            columns: Columns of `rows`, in order; `key` among them.
+            rows: The rows to add.
+            key: The column whose unique index tells a row already there.
+        """
+        staging = sql.Identifier(f"staging_{table}")
+        names = sql.SQL(", ").join(map(sql.Identifier, columns))
+        with self.connection() as conn, conn.transaction():
+            types = self._column_types(conn, table, columns)
+            conn.execute(
+                sql.SQL(
+                    "CREATE TEMP TABLE {} ON COMMIT DROP AS SELECT {} FROM {} WITH NO DATA"
+                ).format(staging, names, sql.Identifier(table))
+            )
+            _copy_rows(conn, f"staging_{table}", columns, rows, types)
+            added = conn.execute(
+                sql.SQL(
+                    "INSERT INTO {table} ({names}) SELECT {names} FROM {staging} "
+                    "ON CONFLICT ({key}) DO NOTHING"
+                ).format(
+                    table=sql.Identifier(table),
+                    names=names,
+                    staging=staging,
+                    key=sql.Identifier(key),
+                )
+            ).rowcount
+        self._count_rows({table: added})
+        return added
+
 
 class _JsonbDumper(JsonbBinaryDumper):
     """jsonb in binary COPY where writers hand JSON text: the text goes in as it is.
