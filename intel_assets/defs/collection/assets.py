@@ -30,6 +30,7 @@ from intel_assets.defs.collection.youtube import (
     hot_tier_write,
     snapshot_writes,
 )
+from intel_assets.defs.limits import max_runtime
 from intel_assets.freshness import COLLECTION_FRESHNESS
 from intel_assets.partitions import games_partitions
 from intel_assets.resources.hot_tier import RedisHotTier
@@ -305,5 +306,10 @@ def _describe(error: Exception) -> str:
     return f"{type(error).__name__}: {error}"
 
 
-youtube_collection_job = dg.define_asset_job("youtube_collection_job", selection=[youtube_videos])
-twitch_collection_job = dg.define_asset_job("twitch_collection_job", selection=[twitch_streams])
+# A collection takes seconds to two minutes; one still running after 15 has lost its worker.
+youtube_collection_job = dg.define_asset_job(
+    "youtube_collection_job", selection=[youtube_videos], tags=max_runtime(15)
+)
+twitch_collection_job = dg.define_asset_job(
+    "twitch_collection_job", selection=[twitch_streams], tags=max_runtime(15)
+)
