@@ -8,7 +8,6 @@ killed process, a Redis port nobody listens on, a Postgres trigger that refuses 
 import multiprocessing
 import os
 import signal
-import threading
 import time
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -38,7 +37,7 @@ from intel_assets.simulator import Fault
 from intel_assets.simulator.server import RunningSimulator
 from intel_assets_tests.conftest import free_port
 from intel_assets_tests.defs.check_results import evaluations, failed
-from intel_assets_tests.defs.collection.conftest import REGIONS, api_resources
+from intel_assets_tests.defs.collection.conftest import REGIONS
 
 T = datetime(2026, 11, 18, 15, 5, tzinfo=UTC)
 GAME = "fortnite"
@@ -283,36 +282,48 @@ def test_a_snapshot_that_fails_to_store_counts_as_a_failure_and_its_chart_is_not
     assert _rows(warehouse, "retried").loc[poisoned, "title"] != "refused by the test"
 
 
+def _first_collection_in_child(urls: dict[str, str], done: Any) -> None:
+    with time_machine.travel(T, tick=False):
+        warehouse = PostgresWarehouse(url=urls["warehouse"])
+        resources = simulator_resources(
+            urls["youtube"], urls["twitch"], urls["auth"], warehouse,
+            RedisHotTier(url=urls["redis"]), CollectionPolicy(regions=REGIONS),
+        )  # fmt: skip
+        done.put(_collect(resources, "first").success)
+
+
 def test_a_collection_overlapping_one_of_the_same_game_writes_nothing(
     simulator: RunningSimulator,
+    resources: dict[str, Any],
     warehouse: PostgresWarehouse,
-    hot_tier: RedisHotTier,
     warehouse_url: str,
+    redis_url: str,
 ):
     simulator.set_clock(T)
-    # The first collection is slow in channels.list, after its charts, before its write.
+    # The first collection (its own process, as a second `dagster asset materialize` would
+    # be) is slow in channels.list, after its charts, before its write.
     simulator.inject(Fault(kind="slow", api="youtube", path_prefix="/youtube/v3/channels",
                            delay_seconds=4))  # fmt: skip
-    outcomes: dict[str, dg.ExecuteInProcessResult] = {}
-
-    def first() -> None:
-        own = PostgresWarehouse(url=warehouse_url)
-        outcomes["first"] = _collect(api_resources(simulator, own, hot_tier), "first")
-        own.close()
-
+    urls = {
+        "warehouse": warehouse_url, "redis": redis_url, "youtube": simulator.youtube_url,
+        "twitch": simulator.twitch_url, "auth": simulator.auth_url,
+    }  # fmt: skip
+    context = multiprocessing.get_context("spawn")
+    done = context.Queue()
+    child = context.Process(target=_first_collection_in_child, args=(urls, done))
+    child.start()
+    deadline = time.monotonic() + 120
+    while simulator.counts()["youtube"]["channels.list"]["calls"] == 0:
+        assert time.monotonic() < deadline and child.is_alive()
+        time.sleep(0.05)
     with time_machine.travel(T, tick=False):
-        thread = threading.Thread(target=first)
-        thread.start()
-        deadline = time.monotonic() + 60
-        while simulator.counts()["youtube"]["channels.list"]["calls"] == 0:
-            assert time.monotonic() < deadline
-            time.sleep(0.05)
-        second = _collect(api_resources(simulator, warehouse, hot_tier), "second")
-        thread.join(timeout=60)
+        second = _collect(resources, "second")
+    first_succeeded = done.get(timeout=120)
+    child.join(timeout=60)
     with time_machine.travel(T + timedelta(minutes=2), tick=False):
-        third = _collect(api_resources(simulator, warehouse, hot_tier), "third")
+        third = _collect(resources, "third")
 
-    assert outcomes["first"].success and second.success and third.success
+    assert first_succeeded and second.success and third.success
     assert second.get_asset_materialization_events() == []
     observed = second.get_asset_observation_events()
     assert len(observed) == 1
