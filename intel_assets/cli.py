@@ -20,7 +20,7 @@ from intel_assets import migrate, services, warning_filters
 from intel_assets.settings import PROJECT_ROOT, Settings, redact_url
 
 if TYPE_CHECKING:
-    from intel_assets.simulator.server import RunningSimulator
+    from intel_assets.simulator.server import RunningSimulator, Simulator
 
 
 def runtime_environment(
@@ -151,13 +151,27 @@ def _uses_real_apis(environ: Mapping[str, str]) -> bool:
     return bool(environ.get("YOUTUBE_API_URL") or environ.get("TWITCH_API_URL"))
 
 
-def simulator_environment(
-    running: "RunningSimulator", environ: Mapping[str, str]
-) -> dict[str, str]:
-    """The API variables that point the pipeline at a running simulator.
+def local_simulator() -> "Simulator":
+    """The simulator `dev` and `seed-history` serve: it accepts only its own credentials.
 
-    Credentials the user set are kept (the simulator was built to accept them); unset ones get
-    the simulator's defaults, which are not secrets.
+    Whatever the environment holds: real credentials are for the real APIs and never go to
+    the simulator, and the simulator and the collections pointed at it share one set.
+    """
+    from intel_assets import history
+    from intel_assets.simulator.server import Simulator
+
+    return Simulator(
+        youtube_api_key=history.SIMULATOR_KEY,
+        twitch_client_id=history.SIMULATOR_CLIENT_ID,
+        twitch_client_secret=history.SIMULATOR_CLIENT_SECRET,
+    )
+
+
+def simulator_environment(running: "RunningSimulator") -> dict[str, str]:
+    """The API variables that point the pipeline at a running simulator, with its credentials.
+
+    They replace any the user set (the simulator's defaults are not secrets), so the
+    collections send the simulator the credentials it accepts.
     """
     from intel_assets import history
 
@@ -165,10 +179,9 @@ def simulator_environment(
         "YOUTUBE_API_URL": running.youtube_url,
         "TWITCH_API_URL": running.twitch_url,
         "TWITCH_AUTH_URL": running.auth_url,
-        "YOUTUBE_API_KEY": environ.get("YOUTUBE_API_KEY") or history.SIMULATOR_KEY,
-        "TWITCH_CLIENT_ID": environ.get("TWITCH_CLIENT_ID") or history.SIMULATOR_CLIENT_ID,
-        "TWITCH_CLIENT_SECRET": environ.get("TWITCH_CLIENT_SECRET")
-        or history.SIMULATOR_CLIENT_SECRET,
+        "YOUTUBE_API_KEY": history.SIMULATOR_KEY,
+        "TWITCH_CLIENT_ID": history.SIMULATOR_CLIENT_ID,
+        "TWITCH_CLIENT_SECRET": history.SIMULATOR_CLIENT_SECRET,
     }
 
 
@@ -209,10 +222,8 @@ def _cmd_dev(args: argparse.Namespace) -> int:
     env = runtime_environment(settings, endpoints)
     running = None
     if not _uses_real_apis(os.environ):
-        from intel_assets.simulator.server import Simulator
-
-        running = Simulator.from_environment(os.environ).start("127.0.0.1", args.simulator_port)
-        env.update(simulator_environment(running, os.environ))
+        running = local_simulator().start("127.0.0.1", args.simulator_port)
+        env.update(simulator_environment(running))
         print(f"intel-assets: API simulator on {running.base_url}", file=sys.stderr)
         marker = settings.state_dir / "history-seeded"
         if args.seed_days > 0 and not marker.exists():
@@ -246,9 +257,7 @@ def _cmd_dev(args: argparse.Namespace) -> int:
 def _cmd_seed_history(args: argparse.Namespace) -> int:
     settings = Settings.from_env()
     endpoints = prepare(settings)
-    from intel_assets.simulator.server import Simulator
-
-    with Simulator.from_environment(os.environ).running() as running:
+    with local_simulator().running() as running:
         _seed(args.days, endpoints, running)
     return 0
 

@@ -14,7 +14,10 @@ past its freshness window); the report is healthy when nothing fails.
 | breaker | closed | half-open (probing) | open |
 | freshness | within its window | past the warn window, last attempt failed, never run | past it |
 
-`HealthReport.to_dict()` is the JSON form (`--json`, and the read API's `/health`).
+`HealthReport.to_dict()` is the JSON form (`--json`, and the read API's `/health/detail`);
+`HealthReport.summary()` says only ok or degraded per component (the API's public `/health`).
+`report_health` reads through clients its caller keeps (the read API's pools); `check_health`
+makes them for one report (the CLI).
 """
 
 import os
@@ -22,10 +25,11 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import psycopg
 import redis
+from psycopg_pool import PoolTimeout
 
 from intel_assets import services
 from intel_assets.freshness import (
@@ -39,6 +43,10 @@ from intel_assets.freshness import (
 from intel_assets.metrics import api_resources, breaker_statuses, bucket_statuses
 from intel_assets.resources.errors import StateUnavailableError
 from intel_assets.settings import Settings, redact_url
+
+if TYPE_CHECKING:  # imported where used: the CLI's other commands need no Dagster
+    from intel_assets.resources.hot_tier import RedisHotTier
+    from intel_assets.resources.warehouse import PostgresWarehouse
 
 Status = Literal["ok", "warn", "fail"]
 TIMEOUT_SECONDS = 3
@@ -92,6 +100,19 @@ class HealthReport:
         """The findings that fail."""
         return [c for c in self.checks if c.status == "fail"]
 
+    def summary(self) -> dict[str, Any]:
+        """Only whether each component is ok or degraded (a warning or a failure), no detail."""
+        components: dict[str, str] = {}
+        for check in self.checks:
+            degraded = check.status != "ok" or components.get(check.component) == "degraded"
+            components[check.component] = "degraded" if degraded else "ok"
+        overall = "degraded" if "degraded" in components.values() else "ok"
+        return {
+            "status": overall,
+            "checked_at": self.checked_at.isoformat(),
+            "components": components,
+        }
+
     def to_dict(self) -> dict[str, Any]:
         """The report as JSON-ready data."""
         return {
@@ -112,33 +133,33 @@ def _describe(error: BaseException) -> str:
     return f"{type(error).__name__}: {first}" if first else type(error).__name__
 
 
-def check_postgres(url: str | None) -> HealthCheck:
-    """Whether the warehouse answers a query."""
-    if url is None:
+def check_postgres(warehouse: "PostgresWarehouse | None", shown_url: str | None) -> HealthCheck:
+    """Whether the warehouse answers a query (on a pooled connection).
+
+    Args:
+        warehouse: The warehouse (None: the embedded server is not running).
+        shown_url: The URL to name in the detail, passwords masked (None: name none).
+    """
+    if warehouse is None:
         return HealthCheck("postgres", "warehouse", "fail", "the embedded server is not running")
     try:
-        with psycopg.connect(url, connect_timeout=TIMEOUT_SECONDS) as conn:
+        with warehouse.connection() as conn:
             version = conn.execute("SHOW server_version").fetchone()
-    except psycopg.Error as error:
+    except (psycopg.Error, PoolTimeout) as error:
         return HealthCheck("postgres", "warehouse", "fail", f"no answer: {_describe(error)}")
-    shown = version[0] if version else "?"
-    return HealthCheck(
-        "postgres", "warehouse", "ok", f"answers ({redact_url(url)}, PostgreSQL {shown})"
-    )
+    shown = f"PostgreSQL {version[0] if version else '?'}"
+    where = f"{redact_url(shown_url)}, " if shown_url else ""
+    return HealthCheck("postgres", "warehouse", "ok", f"answers ({where}{shown})")
 
 
-def check_redis(url: str) -> HealthCheck:
-    """Whether Redis answers a PING."""
-    client = redis.Redis.from_url(
-        url, socket_timeout=TIMEOUT_SECONDS, socket_connect_timeout=TIMEOUT_SECONDS
-    )
+def check_redis(hot_tier: "RedisHotTier", shown_url: str | None) -> HealthCheck:
+    """Whether Redis answers a PING (on the hot tier's pooled client)."""
     try:
-        client.ping()
+        hot_tier.client().ping()
     except (redis.RedisError, OSError) as error:
         return HealthCheck("redis", "hot tier", "fail", f"no answer: {_describe(error)}")
-    finally:
-        client.close()
-    return HealthCheck("redis", "hot tier", "ok", f"answers ({redact_url(url)})")
+    where = f" ({redact_url(shown_url)})" if shown_url else ""
+    return HealthCheck("redis", "hot tier", "ok", f"answers{where}")
 
 
 def check_archive(url: str) -> HealthCheck:
@@ -166,10 +187,10 @@ def check_archive(url: str) -> HealthCheck:
 
 
 def check_quota_and_breakers(
-    redis_url: str, postgres_url: str | None, target_share: float
+    hot_tier: "RedisHotTier", warehouse: "PostgresWarehouse | None", target_share: float
 ) -> list[HealthCheck]:
     """Each quota bucket against the target share, and each circuit breaker."""
-    youtube, twitch = api_resources(redis_url, postgres_url)
+    youtube, twitch = api_resources(hot_tier, warehouse)
     checks: list[HealthCheck] = []
     try:
         buckets = bucket_statuses(youtube, twitch)
@@ -257,24 +278,19 @@ def _tier_freshness(
     return HealthCheck("freshness", name, _age_status(age, warn, fail), detail)
 
 
-def check_freshness(postgres_url: str, now: datetime) -> list[HealthCheck]:
+def check_freshness(warehouse: "PostgresWarehouse", now: datetime) -> list[HealthCheck]:
     """Every tracked game's collections, and the newest hour and day of the rollups."""
     from intel_assets.defs.collection.store import effective_catalog
-    from intel_assets.resources.warehouse import PostgresWarehouse
 
-    warehouse = PostgresWarehouse(url=postgres_url, connect_timeout_seconds=TIMEOUT_SECONDS)
-    try:
-        catalog = effective_catalog(warehouse)
-        states = warehouse.fetch_dicts(
-            "SELECT game_key, source, last_collected_at, last_failure_at, last_error"
-            " FROM intel_collection_state"
-        )
-        tiers = warehouse.fetch_dicts(
-            "SELECT (SELECT max(hour_start) FROM intel_hourly_metrics) AS hour,"
-            " (SELECT max(date) FROM intel_daily_metrics) AS day"
-        )[0]
-    finally:
-        warehouse.close()
+    catalog = effective_catalog(warehouse)
+    states = warehouse.fetch_dicts(
+        "SELECT game_key, source, last_collected_at, last_failure_at, last_error"
+        " FROM intel_collection_state"
+    )
+    tiers = warehouse.fetch_dicts(
+        "SELECT (SELECT max(hour_start) FROM intel_hourly_metrics) AS hour,"
+        " (SELECT max(date) FROM intel_daily_metrics) AS day"
+    )[0]
     games = [(key, bool(catalog.games[key].twitch_game_id)) for key in catalog.keys]
     checks = collection_freshness(games, states, now)
     hour_end = tiers["hour"] + timedelta(hours=1) if tiers["hour"] else None
@@ -288,38 +304,83 @@ def check_freshness(postgres_url: str, now: datetime) -> list[HealthCheck]:
     return checks
 
 
+def report_health(
+    warehouse: "PostgresWarehouse | None",
+    hot_tier: "RedisHotTier",
+    archive_url: str,
+    *,
+    now: datetime | None = None,
+    target_share: float = DEFAULT_TARGET_SHARE,
+    show_urls: tuple[str | None, str | None] = (None, None),
+) -> HealthReport:
+    """Look at every service and every freshness window now, through the caller's clients.
+
+    Opens no connection of its own: the warehouse's pool and the hot tier's client are reused.
+
+    Args:
+        warehouse: The warehouse (None: the embedded server is not running).
+        hot_tier: Redis.
+        archive_url: The archive's folder or `s3://` URL.
+        now: The time freshness is judged at (default: now).
+        target_share: Share of each YouTube bucket the day may spend before it warns.
+        show_urls: The Postgres and Redis URLs to name in the details (passwords masked).
+    """
+    at = now or datetime.now(UTC)
+    postgres = check_postgres(warehouse, show_urls[0])
+    redis_check = check_redis(hot_tier, show_urls[1])
+    checks = [postgres, redis_check, check_archive(archive_url)]
+    if redis_check.status == "ok":
+        checks += check_quota_and_breakers(hot_tier, warehouse, target_share)
+    else:
+        checks += [
+            HealthCheck("quota", "all buckets", "fail", "unknown: Redis does not answer"),
+            HealthCheck("breaker", "all APIs", "fail", "unknown: Redis does not answer"),
+        ]
+    if postgres.status == "ok" and warehouse is not None:
+        checks += check_freshness(warehouse, at)
+    else:
+        checks.append(
+            HealthCheck("freshness", "all games", "fail", "unknown: Postgres does not answer")
+        )
+    return HealthReport(checked_at=at, checks=tuple(checks))
+
+
 def check_health(
     settings: Settings,
     *,
     now: datetime | None = None,
     target_share: float = DEFAULT_TARGET_SHARE,
 ) -> HealthReport:
-    """Look at every service and every freshness window now (see the module docstring).
+    """`report_health` for one command: clients made for it and closed after.
 
     Args:
         settings: Where the services are (embedded servers are found, never started).
         now: The time freshness is judged at (default: now).
         target_share: Share of each YouTube bucket the day may spend before it warns.
     """
-    at = now or datetime.now(UTC)
+    from intel_assets.resources.hot_tier import RedisHotTier
+    from intel_assets.resources.warehouse import PostgresWarehouse
+
     urls = services.running_urls(settings)
-    postgres = check_postgres(urls["postgres"])
-    redis_check = check_redis(urls["redis"] or "")
-    checks = [postgres, redis_check, check_archive(settings.resolved_archive_url)]
-    if redis_check.status == "ok":
-        checks += check_quota_and_breakers(urls["redis"] or "", urls["postgres"], target_share)
-    else:
-        checks += [
-            HealthCheck("quota", "all buckets", "fail", "unknown: Redis does not answer"),
-            HealthCheck("breaker", "all APIs", "fail", "unknown: Redis does not answer"),
-        ]
-    if postgres.status == "ok" and urls["postgres"]:
-        checks += check_freshness(urls["postgres"], at)
-    else:
-        checks.append(
-            HealthCheck("freshness", "all games", "fail", "unknown: Postgres does not answer")
+    warehouse = (
+        PostgresWarehouse(url=urls["postgres"], connect_timeout_seconds=TIMEOUT_SECONDS)
+        if urls["postgres"]
+        else None
+    )
+    hot_tier = RedisHotTier(url=urls["redis"] or "", socket_timeout_seconds=TIMEOUT_SECONDS)
+    try:
+        return report_health(
+            warehouse,
+            hot_tier,
+            settings.resolved_archive_url,
+            now=now,
+            target_share=target_share,
+            show_urls=(urls["postgres"], urls["redis"]),
         )
-    return HealthReport(checked_at=at, checks=tuple(checks))
+    finally:
+        if warehouse is not None:
+            warehouse.close()
+        hot_tier.close()
 
 
 def render_table(report: HealthReport) -> str:

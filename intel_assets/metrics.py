@@ -62,14 +62,14 @@ POSTGRES_TIMEOUT_SECONDS = 3
 
 
 def api_resources(
-    redis_url: str, postgres_url: str | None
+    hot_tier: RedisHotTier, warehouse: PostgresWarehouse | None
 ) -> tuple[YouTubeResource, TwitchResource]:
     """The API resources with their configured buckets and breakers, for reading state only.
 
-    They never call an API here (no credentials are needed to read the ledger or breakers).
+    They never call an API here (no credentials are needed to read the ledger or breakers),
+    and use the given clients' connections.
     """
-    hot_tier = RedisHotTier(url=redis_url)
-    warehouse = PostgresWarehouse(url=postgres_url or "")
+    warehouse = warehouse or PostgresWarehouse(url="")
     youtube = YouTubeResource(api_key="", redis=hot_tier, warehouse=warehouse)
     twitch = TwitchResource(client_id="", client_secret="", redis=hot_tier, warehouse=warehouse)
     return youtube, twitch
@@ -134,7 +134,9 @@ class IntelCollector(Collector):
 
     def __init__(self, redis_url: str, postgres_url: str | None) -> None:
         self._postgres_url = postgres_url
-        self._youtube, self._twitch = api_resources(redis_url, postgres_url)
+        self._youtube, self._twitch = api_resources(
+            RedisHotTier(url=redis_url), PostgresWarehouse(url=postgres_url or "")
+        )
         self._redis = self._youtube.redis
 
     def collect(self) -> Iterator[Metric]:

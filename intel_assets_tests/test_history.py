@@ -1,7 +1,10 @@
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import pandas as pd
+import pytest
+import time_machine
 
 from intel_assets.catalog import load_catalog
 from intel_assets.history import seed_history, simulator_resources
@@ -66,3 +69,39 @@ def test_seeding_replays_past_hours_through_the_sensor_and_the_collection_assets
     }  # fmt: skip
     assert report.runs["twitch_streams"] == 5 * len(games)
     assert report.runs["youtube_videos"] == sum(per_game.values())
+
+
+def test_seed_history_collects_with_real_looking_credentials_in_the_environment(
+    warehouse_url: str,
+    redis_url: str,
+    warehouse: PostgresWarehouse,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+):
+    """The command's simulator and its collections share the simulator's own credentials."""
+    from intel_assets import cli
+
+    for name, value in {
+        "YOUTUBE_API_KEY": "AIzaSyD4-real-looking-key-0123456789abc",
+        "TWITCH_CLIENT_ID": "gp762nuuoqcoxypju8c569th9wz7q5",
+        "TWITCH_CLIENT_SECRET": "41vpdji4e9gif29md0ouet6fktd2",
+        "INTEL_POSTGRES_URL": warehouse_url,
+        "INTEL_REDIS_URL": redis_url,
+        "INTEL_STATE_DIR": str(tmp_path),
+    }.items():
+        monkeypatch.setenv(name, value)
+    # Two hourly steps: 23:00 and 00:00 (UTC) before the pinned start of the hour.
+    with time_machine.travel(datetime(2026, 11, 18, 1, 30, tzinfo=UTC), tick=False):
+        assert cli.main(["seed-history", "--days", str(2 / 24)]) == 0
+    printed = capsys.readouterr().err
+    assert "seeded 2026-11-17 23:00 to 2026-11-18 01:00 UTC" in printed
+    assert "runs failed" not in printed
+    collected = warehouse.fetch_dicts(
+        b"SELECT count(DISTINCT game_key)::int AS games FROM video_snapshots"
+    )
+    assert collected == [{"games": len(load_catalog().keys)}]
+    failures = warehouse.fetch_dicts(
+        b"SELECT count(*)::int AS n FROM intel_collection_state WHERE failures_in_row > 0"
+    )
+    assert failures == [{"n": 0}]

@@ -11,10 +11,19 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import Depends, FastAPI, Request, status
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
 from intel_assets.api.config import ApiConfig
-from intel_assets.api.ops import health_router, metrics_router
+from intel_assets.api.guards import SecurityHeaders, capped_validation_errors
+from intel_assets.api.ops import (
+    SHARED_SECONDS,
+    HealthMonitor,
+    detail_router,
+    health_router,
+    metrics_router,
+    pooled_report,
+)
 from intel_assets.api.routes import router
 from intel_assets.api.schemas import ErrorBody
 from intel_assets.api.security import ApiKeyGuard, require_api_key
@@ -38,7 +47,8 @@ the last result kept in Postgres. Every such answer says its `source`, its age a
 confidence decayed to the moment it was served.
 
 When the server sets `INTEL_API_KEYS`, every route but `/health` needs one of those keys in
-the `X-API-Key` header.
+the `X-API-Key` header. `/health` says only whether each component is ok or degraded; the
+detail is at `/health/detail`.
 """
 
 
@@ -108,6 +118,7 @@ def create_app(config: ApiConfig) -> FastAPI:
     )
     app.state.store = store
     app.state.config = config
+    app.state.health_monitor = HealthMonitor(lambda: pooled_report(store, config), SHARED_SECONDS)
     app.state.metrics_registry = build_registry(config.redis_url, config.postgres_url)
     guard = ApiKeyGuard(config.api_keys)
     app.state.key_guard = guard
@@ -115,13 +126,25 @@ def create_app(config: ApiConfig) -> FastAPI:
     if guard.enabled:
         protected = {"dependencies": [Depends(require_api_key)], "responses": UNAUTHORIZED}
         app.include_router(router, prefix=API_PREFIX, **protected)
+        app.include_router(detail_router, **protected)
         app.include_router(metrics_router, **protected)
     else:
         app.include_router(router, prefix=API_PREFIX)
+        app.include_router(detail_router)
         app.include_router(metrics_router)
     app.add_exception_handler(UnknownGame, _unknown_game)
     app.add_exception_handler(Unavailable, _unavailable)
+    app.add_exception_handler(RequestValidationError, _invalid)
+    app.add_middleware(SecurityHeaders)
     return app
+
+
+async def _invalid(request: Request, error: Exception) -> JSONResponse:
+    assert isinstance(error, RequestValidationError)
+    return JSONResponse(
+        {"detail": capped_validation_errors(error)},
+        status_code=status.HTTP_422_UNPROCESSABLE_CONTENT,
+    )
 
 
 async def _unknown_game(request: Request, error: Exception) -> JSONResponse:

@@ -308,6 +308,20 @@ class HealthFinding(ApiModel):
     detail: str
 
 
+ComponentStatus = Literal["ok", "degraded"]
+
+
+class HealthSummary(ApiModel):
+    """Whether each component works, and nothing more (the public `/health`)."""
+
+    status: ComponentStatus = Field(description="`degraded` when any component is.")
+    checked_at: datetime = Field(description="When the components were looked at.")
+    components: dict[str, ComponentStatus] = Field(
+        description="postgres, redis, archive, quota, breaker and freshness: `degraded` when "
+        "a finding of the component warns or fails (the detail is at `/health/detail`)."
+    )
+
+
 class Health(ApiModel):
     """`intel-assets health --json`: healthy when no finding fails (warnings allowed)."""
 

@@ -59,6 +59,10 @@ class RedisHotTier(dg.ConfigurableResource):
 
     def teardown_after_execution(self, context: dg.InitResourceContext) -> None:
         """Close the connection pool when the run's step ends."""
+        self.close()
+
+    def close(self) -> None:
+        """Close the connection pool (a new one opens on next use)."""
         if self._client is not None:
             self._client.close()
             self._client = None

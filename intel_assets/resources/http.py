@@ -46,9 +46,9 @@ from intel_assets.resources.errors import (
     RateLimitedError,
 )
 from intel_assets.resources.hot_tier import RedisHotTier
-from intel_assets.resources.quota import BucketStatus, QuotaLedger
+from intel_assets.resources.quota import BucketStatus, QuotaLedger, drain_quota_log
 from intel_assets.resources.warehouse import PostgresWarehouse
-from intel_assets.resources.youtube_models import parse_items
+from intel_assets.resources.youtube_models import Repair, parse_items
 
 log = logging.getLogger(__name__)
 
@@ -384,7 +384,9 @@ class ApiClient:
         game_key: The game the work collects for (logged with every spend).
         run_id: The Dagster run doing the work (logged with every spend).
         calls: Calls made per API method (retries not counted).
-        skipped: Items per API method that could not be read and were skipped.
+        skipped: Items per API method that could not be understood and were rejected.
+        repairs: Items stored with fields cleaned or nulled (see `youtube_models.Record`).
+        rejected_ids: Ids of the rejected items ("?" where an item had none).
     """
 
     api: ClassVar[str]
@@ -404,6 +406,8 @@ class ApiClient:
         self.run_id = run_id
         self.calls: Counter[str] = Counter()
         self.skipped: Counter[str] = Counter()
+        self.repairs: list[Repair] = []
+        self.rejected_ids: list[str] = []
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(game_key={self.game_key!r}, run_id={self.run_id!r})"
@@ -415,7 +419,7 @@ class ApiClient:
         self.close()
 
     def close(self) -> None:
-        """Write this client's buffered spends to `intel_quota_log`."""
+        """Drain the quota ledger's stream of spends into `intel_quota_log`."""
         self._ledger.close()
 
     def flush(self) -> int:
@@ -439,7 +443,14 @@ class ApiClient:
             MalformedResponseError: The answer's list is not a list.
         """
         try:
-            records, skipped = parse_items(body, parse, method=method, key=self.items_key)
+            records, skipped = parse_items(
+                body,
+                parse,
+                method=method,
+                key=self.items_key,
+                repairs=self.repairs,
+                rejected=self.rejected_ids,
+            )
         except ValueError as error:
             raise MalformedResponseError(
                 f"{self.api} {method}: {error}", api=self.api, method=method
@@ -462,7 +473,7 @@ class ApiResource(dg.ConfigurableResource):
         breaker_failure_threshold: Consecutive failed calls that open the breaker (seed: 3).
         breaker_open_seconds: How long the breaker stays open before a probe (seed: 15 min).
         breaker_probe_seconds: How long a half-open probe may take before another may probe.
-        quota_log_flush_every: Spends buffered before they are written to `intel_quota_log`.
+        quota_log_flush_every: Spends of a client after which it drains the ledger's stream.
     """
 
     redis: RedisHotTier
@@ -492,6 +503,14 @@ class ApiResource(dg.ConfigurableResource):
     def breaker_status(self) -> BreakerStatus:
         """The API's breaker as every process sees it, in one Redis round trip."""
         return self.breaker(self.api).status()
+
+    def reconcile_quota_log(self) -> int:
+        """Move every spend waiting in the ledger's stream into `intel_quota_log`; how many.
+
+        Readers of the log (the sensor's search calls per game) call it first, so the log
+        holds every spend Redis counted, whichever process made it and whatever became of it.
+        """
+        return drain_quota_log(self.redis.client(), self.warehouse)
 
     def retry_policy(self) -> RetryPolicy:
         """The retry settings as a policy."""

@@ -19,19 +19,31 @@ Redis keys (one set per platform, bucket and window):
 `{window}` is the Pacific date (`2026-03-08`) of a daily bucket or `m<epoch seconds of the
 minute's start>` of a per-minute bucket.
 
-Each spend becomes a row of `intel_quota_log` (platform, bucket, operation, units_used,
-units_remaining, quota_day = the Pacific date of the spend, category_key, run_id, metadata,
-created_at), buffered and written with COPY every `flush_every` spends and when the client closes.
+    intel:quota:log                                    stream of every reservation and refund
+
+The ledger in Redis is the record of every spend. The Lua script that reserves units also
+appends the spend to the stream `intel:quota:log`, and the one that refunds appends the refund,
+so no spend can be counted without being logged, whatever happens to the process next. Any
+ledger drains the stream into `intel_quota_log` (`drain_quota_log`: one row per reservation,
+with platform, bucket, operation, units_used, units_remaining, quota_day = the Pacific date of
+the spend, category_key, run_id, metadata, created_at and reservation_id; a refund sets its
+row's units_used to 0) every `flush_every` spends and when the client closes, and the
+collection sensor drains before it reads the log. A drain is idempotent (rows are keyed by
+reservation), so a drainer that dies half way, or two at once, lose and double nothing, and
+while Postgres is down the spends wait in the stream. The units_used of the log then add up to
+the Redis counters, bucket by bucket and day by day.
+
 When Redis cannot be reached the ledger refuses to spend (`QuotaUnavailableError`) instead of
 guessing how much is left.
 """
 
+import json
 import logging
 import threading
 import uuid
 from collections import Counter
-from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import TYPE_CHECKING, Any, Literal
 from zoneinfo import ZoneInfo
@@ -48,6 +60,7 @@ log = logging.getLogger(__name__)
 
 PACIFIC = ZoneInfo("America/Los_Angeles")
 KEY_PREFIX = "intel:quota"
+LOG_STREAM = "intel:quota:log"
 QUOTA_LOG_TABLE = "intel_quota_log"
 QUOTA_LOG_COLUMNS = (
     "platform",
@@ -60,11 +73,14 @@ QUOTA_LOG_COLUMNS = (
     "run_id",
     "metadata",
     "created_at",
+    "reservation_id",
 )
+DRAIN_BATCH = 5000
 
 Window = Literal["pacific_day", "minute"]
 
-# KEYS: counter, closed flag. ARGV: units, limit, milliseconds until the window resets.
+# KEYS: counter, closed flag, log stream. ARGV: units, limit, milliseconds until the window
+# resets, whether to log ("1"), then the spend's fields for the stream (see `_spend_fields`).
 # The expiry is relative on purpose: the reset is worked out on the ledger's clock, which is the
 # caller's (a test pins it), and Redis's own clock must not decide whether a window is over.
 # Returns {outcome, used}: 1 reserved, 0 over the limit, -1 the bucket is closed.
@@ -74,23 +90,34 @@ if redis.call('EXISTS', KEYS[2]) == 1 then
   return {-1, used}
 end
 local units = tonumber(ARGV[1])
-if used + units > tonumber(ARGV[2]) then
+local limit = tonumber(ARGV[2])
+if used + units > limit then
   return {0, used}
 end
 used = redis.call('INCRBY', KEYS[1], units)
 redis.call('PEXPIRE', KEYS[1], ARGV[3])
+if ARGV[4] == '1' then
+  redis.call('XADD', KEYS[3], '*', 'kind', 'spend', 'units', ARGV[1],
+    'remaining', tostring(math.max(limit - used, 0)), unpack(ARGV, 5))
+end
 return {1, used}
 """
 
-# KEYS: counter. ARGV: units. Never below zero; a window that already expired stays empty.
+# KEYS: counter, log stream. ARGV: units, limit, whether to log, reservation id, reason.
+# Never below zero; a window that already expired stays empty.
 _REFUND_LUA = """
-if redis.call('EXISTS', KEYS[1]) == 0 then
-  return 0
+local used = 0
+if redis.call('EXISTS', KEYS[1]) == 1 then
+  used = redis.call('DECRBY', KEYS[1], ARGV[1])
+  if used < 0 then
+    redis.call('SET', KEYS[1], 0, 'KEEPTTL')
+    used = 0
+  end
 end
-local used = redis.call('DECRBY', KEYS[1], ARGV[1])
-if used < 0 then
-  redis.call('SET', KEYS[1], 0, 'KEEPTTL')
-  used = 0
+if ARGV[3] == '1' then
+  redis.call('XADD', KEYS[2], '*', 'kind', 'refund', 'units', ARGV[1],
+    'remaining', tostring(math.max(tonumber(ARGV[2]) - used, 0)),
+    'reservation', ARGV[4], 'reason', ARGV[5])
 end
 return used
 """
@@ -193,29 +220,92 @@ class Reservation:
     reserved_at: datetime
 
 
-@dataclass
-class _LogRow:
-    reservation: Reservation
-    units_used: int
-    units_remaining: int
-    category_key: str | None
-    run_id: str | None
-    metadata: dict[str, Any] = field(default_factory=dict)
+def _spend_fields(
+    reservation_id: str,
+    platform: str,
+    bucket: str,
+    operation: str,
+    reserved_at: datetime,
+    game_key: str | None,
+    run_id: str | None,
+    metadata: Mapping[str, Any],
+) -> list[str]:
+    """A spend's fields as the reserve script appends them to the stream (name, value, ...)."""
+    return [
+        "reservation", reservation_id,
+        "platform", platform,
+        "bucket", bucket,
+        "operation", operation,
+        "quota_day", pacific_day(reserved_at).isoformat(),
+        "category_key", game_key or "",
+        "run_id", run_id or "",
+        "metadata", json.dumps({"reservation": reservation_id, **metadata}),
+        "created_at", reserved_at.isoformat(),
+    ]  # fmt: skip
 
-    def values(self) -> tuple[Any, ...]:
-        res = self.reservation
-        return (
-            res.platform,
-            res.bucket,
-            res.operation,
-            self.units_used,
-            self.units_remaining,
-            pacific_day(res.reserved_at),
-            self.category_key,
-            self.run_id,
-            Jsonb(self.metadata),
-            res.reserved_at,
-        )
+
+def _log_row(fields: Mapping[str, str]) -> tuple[Any, ...]:
+    """The `intel_quota_log` row of a spend entry of the stream."""
+    return (
+        fields["platform"],
+        fields["bucket"],
+        fields["operation"],
+        int(fields["units"]),
+        int(fields["remaining"]),
+        date.fromisoformat(fields["quota_day"]),
+        fields["category_key"] or None,
+        fields["run_id"] or None,
+        Jsonb(json.loads(fields["metadata"])),
+        datetime.fromisoformat(fields["created_at"]),
+        fields["reservation"],
+    )
+
+
+def _refund_note(fields: Mapping[str, str]) -> Jsonb:
+    return Jsonb({"refunded_units": int(fields["units"]), "refund_reason": fields["reason"]})
+
+
+def drain_quota_log(
+    client: redis.Redis, warehouse: "PostgresWarehouse", *, batch: int = DRAIN_BATCH
+) -> int:
+    """Move every spend and refund of the stream into `intel_quota_log`; the entries moved.
+
+    Oldest first, `batch` entries at a time: the spends are added (a reservation already
+    logged is left as it is), then each refund sets its reservation's row to 0 units, then the
+    entries leave the stream. Safe to repeat and to run in several processes at once.
+
+    Raises:
+        redis.RedisError: Redis did not answer.
+        psycopg.Error: The warehouse refused; the entries stay in the stream.
+    """
+    moved = 0
+    while True:
+        entries: Sequence[Any] = client.xrange(LOG_STREAM, count=batch)  # type: ignore[assignment]
+        if not entries:
+            return moved
+        spends = [_log_row(f) for _, f in entries if f["kind"] == "spend"]
+        refunds = [f for _, f in entries if f["kind"] == "refund"]
+        warehouse.append_new_rows(QUOTA_LOG_TABLE, QUOTA_LOG_COLUMNS, spends, key="reservation_id")
+        if refunds:
+            with warehouse.connection() as conn, conn.cursor() as cur:
+                cur.executemany(
+                    "UPDATE intel_quota_log SET units_used = 0, units_remaining = %s, "
+                    "metadata = metadata || %s WHERE reservation_id = %s",
+                    [
+                        (
+                            int(f["remaining"]),
+                            Jsonb(
+                                {"refunded_units": int(f["units"]), "refund_reason": f["reason"]}
+                            ),
+                            f["reservation"],
+                        )
+                        for f in refunds
+                    ],
+                )
+        client.xdel(LOG_STREAM, *(entry_id for entry_id, _ in entries))
+        moved += len(entries)
+        if len(entries) < batch:
+            return moved
 
 
 class QuotaLedger:
@@ -225,8 +315,9 @@ class QuotaLedger:
         client: The Redis connection (the hot tier's: short timeouts, no retries).
         platform: "youtube" or "twitch"; part of the keys and of every log row.
         buckets: The platform's buckets.
-        warehouse: Where spends are logged (`intel_quota_log`); None logs nothing.
-        flush_every: Buffered log rows that trigger a COPY.
+        warehouse: Where spends are logged (`intel_quota_log`); None logs nothing (and
+            appends nothing to the stream).
+        flush_every: Spends of this ledger after which it drains the stream.
         clock: Returns the current time (UTC-aware); tests may pass their own.
     """
 
@@ -247,14 +338,14 @@ class QuotaLedger:
             if spec.limit < 0:
                 raise ValueError(f"bucket {spec.name!r} has a negative limit")
         self._warehouse = warehouse
+        self._logs = "1" if warehouse is not None else "0"
         self._flush_every = max(1, flush_every)
         self._flush_at = self._flush_every
         self._clock = clock
         self._reserve_script = client.register_script(_RESERVE_LUA)
         self._refund_script = client.register_script(_REFUND_LUA)
         self._lock = threading.Lock()
-        self._buffer: list[_LogRow] = []
-        self._buffered: dict[str, _LogRow] = {}
+        self._undrained = 0
         self.spent: Counter[str] = Counter()
 
     def _spec(self, bucket: str) -> BucketSpec:
@@ -309,10 +400,20 @@ class QuotaLedger:
         now = self._clock()
         window, reset_at = spec.window_at(now)
         key = self._key(bucket, window)
+        reservation_id = uuid.uuid4().hex
+        fields = _spend_fields(
+            reservation_id, self.platform, bucket, operation, now, game_key, run_id,
+            metadata or {},
+        )  # fmt: skip
+        with self._lock:
+            # Drain BEFORE this spend, so a refund right after it usually finds its row
+            # unwritten (both then land together).
+            if self._undrained >= self._flush_at:
+                self._drain_quietly()
         try:
             outcome, used = self._reserve_script(
-                keys=[key, f"{key}:closed"],
-                args=[units, spec.limit, _milliseconds_until(reset_at, now)],
+                keys=[key, f"{key}:closed", LOG_STREAM],
+                args=[units, spec.limit, _milliseconds_until(reset_at, now), self._logs, *fields],
             )  # type: ignore[misc]
         except (redis.RedisError, OSError) as error:
             raise self._unavailable(f"reserving {operation}", error) from None
@@ -334,7 +435,7 @@ class QuotaLedger:
                 reason=reason,
             )
         reservation = Reservation(
-            reservation_id=uuid.uuid4().hex,
+            reservation_id=reservation_id,
             platform=self.platform,
             bucket=bucket,
             operation=operation,
@@ -344,22 +445,9 @@ class QuotaLedger:
             reset_at=reset_at,
             reserved_at=now,
         )
-        row = _LogRow(
-            reservation=reservation,
-            units_used=units,
-            units_remaining=reservation.remaining,
-            category_key=game_key,
-            run_id=run_id,
-            metadata={"reservation": reservation.reservation_id, **(metadata or {})},
-        )
         with self._lock:
             self.spent[bucket] += units
-            # Flush BEFORE buffering the new row, so a refund right after this attempt still
-            # finds its row in the buffer and corrects it in place.
-            if len(self._buffer) >= self._flush_at:
-                self._flush_quietly()
-            self._buffer.append(row)
-            self._buffered[reservation.reservation_id] = row
+            self._undrained += 1
         return reservation
 
     def refund(self, reservation: Reservation, *, reason: str) -> None:
@@ -375,34 +463,22 @@ class QuotaLedger:
         if reservation.units == 0:
             return
         key = self._key(reservation.bucket, reservation.window)
+        spec = self._spec(reservation.bucket)
         try:
-            used = int(self._refund_script(keys=[key], args=[reservation.units]))  # type: ignore[arg-type]
+            self._refund_script(
+                keys=[key, LOG_STREAM],
+                args=[
+                    reservation.units,
+                    spec.limit,
+                    self._logs,
+                    reservation.reservation_id,
+                    reason,
+                ],
+            )
         except (redis.RedisError, OSError) as error:
             raise self._unavailable(f"refunding {reservation.operation}", error) from None
-        spec = self._spec(reservation.bucket)
-        remaining = max(spec.limit - used, 0)
         with self._lock:
             self.spent[reservation.bucket] -= reservation.units
-            row = self._buffered.get(reservation.reservation_id)
-            if row is not None:
-                row.units_used = 0
-                row.units_remaining = remaining
-                row.metadata.update(refunded_units=reservation.units, refund_reason=reason)
-            else:
-                # Already written: log the correction as its own row (units_used is >= 0).
-                correction = _LogRow(
-                    reservation=reservation,
-                    units_used=0,
-                    units_remaining=remaining,
-                    category_key=None,
-                    run_id=None,
-                    metadata={
-                        "refund_of": reservation.reservation_id,
-                        "refunded_units": reservation.units,
-                        "refund_reason": reason,
-                    },
-                )
-                self._buffer.append(correction)
 
     def close_bucket(self, bucket: str, *, reservation: Reservation | None = None) -> datetime:
         """Refuse every later reservation from `bucket` until its window resets.
@@ -471,55 +547,41 @@ class QuotaLedger:
             )
         return result
 
-    def _flush_quietly(self) -> None:
+    def _drain_quietly(self) -> None:
         try:
-            self._flush_locked()
-        except Exception as error:  # the spend itself is safe in Redis; keep rows for later
+            self._drain_locked()
+        except Exception as error:  # every spend is safe in the stream; a later drain moves it
             # Try again only after another `flush_every` spends: a warehouse that is down must
             # not cost every later call a connection timeout.
-            self._flush_at = len(self._buffer) + self._flush_every
+            self._flush_at = self._undrained + self._flush_every
             log.warning(
-                "could not write %d rows to %s yet (%s: %s); they stay buffered",
-                len(self._buffer),
+                "could not move spends to %s yet (%s: %s); they wait in Redis (%s)",
                 QUOTA_LOG_TABLE,
                 type(error).__name__,
                 error,
+                LOG_STREAM,
             )
 
-    def _flush_locked(self) -> int:
-        if not self._buffer or self._warehouse is None:
-            self._buffer.clear()
-            self._buffered.clear()
+    def _drain_locked(self) -> int:
+        if self._warehouse is None:
             return 0
-        rows = [row.values() for row in self._buffer]
-        written = self._warehouse.append_rows(QUOTA_LOG_TABLE, QUOTA_LOG_COLUMNS, rows)
-        self._buffer.clear()
-        self._buffered.clear()
+        moved = drain_quota_log(self._redis, self._warehouse)
+        self._undrained = 0
         self._flush_at = self._flush_every
-        return written
+        return moved
 
     def flush(self) -> int:
-        """Write the buffered spends to `intel_quota_log` with one COPY; the rows written.
+        """Drain the stream of spends into `intel_quota_log` now; the entries moved.
+
+        Every process's spends are moved, not only this ledger's.
 
         Raises:
-            psycopg.Error: The warehouse refused; the rows stay buffered for the next flush.
+            psycopg.Error: The warehouse refused; the spends stay in the stream.
         """
         with self._lock:
-            return self._flush_locked()
+            return self._drain_locked()
 
     def close(self) -> None:
-        """Flush what is buffered; if the warehouse refuses, say how many rows were lost."""
+        """Drain the stream; if the warehouse refuses, the spends wait in Redis for later."""
         with self._lock:
-            pending = len(self._buffer)
-            try:
-                self._flush_locked()
-            except Exception as error:  # closing must not fail the collection that spent
-                log.error(
-                    "%d spends were not written to %s (%s: %s); Redis still counts them",
-                    pending,
-                    QUOTA_LOG_TABLE,
-                    type(error).__name__,
-                    error,
-                )
-                self._buffer.clear()
-                self._buffered.clear()
+            self._drain_quietly()

@@ -2,7 +2,9 @@
 
 Field names follow our tables (`stream_id`, `game_id`) rather than Helix's bare `id`. Empty
 strings Helix sends for unknown values (a stream's language, a video's stream id) become None.
-Items that cannot be read are skipped and counted like YouTube's (`parse_items`).
+Values are made storable and items that cannot be understood are rejected and counted like
+YouTube's (`Record`, `parse_items`): a stream whose viewer count is impossible is rejected,
+since `stream_snapshots` needs one.
 """
 
 import re
@@ -12,6 +14,7 @@ from typing import Any
 
 from pydantic import AwareDatetime, SecretStr
 
+from intel_assets.resources.cleaning import BigCount, Count, or_null, text_or_empty
 from intel_assets.resources.youtube_models import Record, count, texts
 
 _TWITCH_DURATION = re.compile(r"^(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?$")
@@ -69,7 +72,7 @@ class Stream(Record):
     type: str | None
     title: str
     tags: list[str]
-    viewer_count: int
+    viewer_count: Count
     started_at: AwareDatetime
     language: str | None
     is_mature: bool | None
@@ -89,8 +92,8 @@ class Stream(Record):
             game_id=_optional(item.get("game_id")),
             game_name=_optional(item.get("game_name")),
             type=_optional(item.get("type")),
-            title=item.get("title") or "",
-            tags=texts(item.get("tags")),
+            title=text_or_empty(item.get("title"), "title"),
+            tags=or_null(texts, item.get("tags"), "tags") or [],
             viewer_count=viewers,
             started_at=item.get("started_at"),  # type: ignore[arg-type]
             language=_optional(item.get("language")),
@@ -159,7 +162,7 @@ class TwitchVideo(Record):
     url: str | None
     thumbnail_url: str | None
     viewable: str | None
-    view_count: int | None
+    view_count: BigCount | None
     language: str | None
     type: str | None
     duration_seconds: int
@@ -173,14 +176,14 @@ class TwitchVideo(Record):
             user_id=_text(item.get("user_id"), "user_id"),
             user_login=item.get("user_login"),
             user_name=item.get("user_name"),
-            title=item.get("title") or "",
-            description=item.get("description") or "",
+            title=text_or_empty(item.get("title"), "title"),
+            description=text_or_empty(item.get("description"), "description"),
             created_at=item.get("created_at"),  # type: ignore[arg-type]
             published_at=_optional(item.get("published_at")),
             url=item.get("url"),
             thumbnail_url=item.get("thumbnail_url"),
             viewable=item.get("viewable"),
-            view_count=count(item.get("view_count")),
+            view_count=or_null(count, item.get("view_count"), "view_count"),
             language=_optional(item.get("language")),
             type=item.get("type"),
             duration_seconds=twitch_duration_seconds(item.get("duration")),
@@ -211,7 +214,7 @@ class ChannelInfo(Record):
     game_id: str | None
     game_name: str | None
     title: str
-    delay: int | None
+    delay: Count | None
     tags: list[str]
     content_classification_labels: list[str]
     is_branded_content: bool | None
@@ -226,10 +229,13 @@ class ChannelInfo(Record):
             broadcaster_language=_optional(item.get("broadcaster_language")),
             game_id=_optional(item.get("game_id")),
             game_name=_optional(item.get("game_name")),
-            title=item.get("title") or "",
-            delay=count(item.get("delay")),
-            tags=texts(item.get("tags")),
-            content_classification_labels=texts(item.get("content_classification_labels")),
+            title=text_or_empty(item.get("title"), "title"),
+            delay=or_null(count, item.get("delay"), "delay"),
+            tags=or_null(texts, item.get("tags"), "tags") or [],
+            content_classification_labels=or_null(
+                texts, item.get("content_classification_labels"), "content_classification_labels"
+            )
+            or [],
             is_branded_content=item.get("is_branded_content"),
         )
 

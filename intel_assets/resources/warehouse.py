@@ -2,7 +2,11 @@
 
 Every asset that writes uses `PostgresWarehouse.replace_rows`: in one transaction it deletes the
 rows of the partition being written and COPYs the new ones in, so re-materializing a partition
-yields the same rows and a run killed half way leaves the previous rows untouched.
+yields the same rows and a run killed half way leaves the previous rows untouched. The
+transaction first takes a Postgres advisory lock per table and scope, so two runs writing the
+same partition at once (two `dagster asset materialize` processes, which Dagster's own
+concurrency limits do not see) write one after the other: the rows of one run, never a
+unique-key violation or the rows of both.
 """
 
 import math
@@ -44,6 +48,16 @@ class RowScope:
     time_column: str | None = None
     start: datetime | date | None = None
     end: datetime | date | None = None
+
+    def lock_name(self, table: str) -> str:
+        """The advisory lock a write of this scope to `table` takes.
+
+        Per table and `equals` values: writes of one game, collection or analysis wait only for
+        each other; time-window writes wait for every write to the table, since windows of
+        different lengths (an hour, a backfill's week) overlap.
+        """
+        values = ",".join(f"{k}={self.equals[k]!r}" for k in sorted(self.equals))
+        return f"replace:{table}:{values}"
 
     def where(self) -> tuple[sql.Composable, list[Any]]:
         """The WHERE clause (identifiers quoted, values bound) selecting the scope's rows."""
@@ -203,6 +217,29 @@ class PostgresWarehouse(dg.ConfigurableResource):
         with self._get_pool().connection() as conn:
             yield conn
 
+    @contextmanager
+    def session_lock(self, name: str) -> Iterator[bool]:
+        """Hold the advisory lock `name` for the block if no other session holds it.
+
+        On a connection of its own, outside the pool: Postgres releases a session lock the
+        moment its connection closes, so an owner that is killed frees it at once.
+
+        Yields:
+            Whether this block holds the lock (False: another session does; nothing waits).
+        """
+        with psycopg.connect(
+            self.url, autocommit=True, connect_timeout=math.ceil(self.connect_timeout_seconds)
+        ) as conn:
+            row = conn.execute(
+                "SELECT pg_try_advisory_lock(hashtextextended(%s, 0))", (name,)
+            ).fetchone()
+            held = bool(row and row[0])
+            try:
+                yield held
+            finally:
+                if held and not conn.closed:
+                    conn.execute("SELECT pg_advisory_unlock(hashtextextended(%s, 0))", (name,))
+
     def fetch_frame(self, query: QueryNoTemplate, params: Sequence[Any] = ()) -> pd.DataFrame:
         """Run a query and return its rows as a DataFrame with the query's column names."""
         with self.connection() as conn, conn.cursor() as cur:
@@ -289,6 +326,9 @@ class PostgresWarehouse(dg.ConfigurableResource):
         """
         written = []
         with self.connection() as conn, conn.transaction():
+            # Sorted, so two transactions taking several locks cannot wait for each other.
+            for name in sorted({w.scope.lock_name(w.table) for w in writes}):
+                conn.execute("SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))", (name,))
             for write in writes:
                 where, params = write.scope.where()
                 target = write.table
@@ -336,6 +376,45 @@ class PostgresWarehouse(dg.ConfigurableResource):
             )
         self._count_rows({table: written})
         return written
+
+    def append_new_rows(
+        self, table: str, columns: Sequence[str], rows: Iterable[Sequence[Any]], *, key: str
+    ) -> int:
+        """Add the rows whose `key` is not in `table` yet, in one transaction; the rows added.
+
+        For logs drained at least once (`intel_quota_log` from the quota ledger's stream): a
+        row that is already there stays as it is. One COPY into a staging table, then one
+        `INSERT ... ON CONFLICT (key) DO NOTHING` (`key` needs a unique index).
+
+        Args:
+            table: Table name (from code, never from data).
+            columns: Columns of `rows`, in order; `key` among them.
+            rows: The rows to add.
+            key: The column whose unique index tells a row already there.
+        """
+        staging = sql.Identifier(f"staging_{table}")
+        names = sql.SQL(", ").join(map(sql.Identifier, columns))
+        with self.connection() as conn, conn.transaction():
+            types = self._column_types(conn, table, columns)
+            conn.execute(
+                sql.SQL(
+                    "CREATE TEMP TABLE {} ON COMMIT DROP AS SELECT {} FROM {} WITH NO DATA"
+                ).format(staging, names, sql.Identifier(table))
+            )
+            _copy_rows(conn, f"staging_{table}", columns, rows, types)
+            added = conn.execute(
+                sql.SQL(
+                    "INSERT INTO {table} ({names}) SELECT {names} FROM {staging} "
+                    "ON CONFLICT ({key}) DO NOTHING"
+                ).format(
+                    table=sql.Identifier(table),
+                    names=names,
+                    staging=staging,
+                    key=sql.Identifier(key),
+                )
+            ).rowcount
+        self._count_rows({table: added})
+        return added
 
 
 class _JsonbDumper(JsonbBinaryDumper):

@@ -8,17 +8,41 @@ collection writes `video.model_dump()` plus its own game, time and run columns. 
 - durations arrive as ISO 8601 (`PT23M47S`) and become whole seconds; `P0D`, which YouTube sends
   for a broadcast that has no recording yet, becomes None;
 - times are timezone-aware datetimes (UTC);
-- an item that cannot be read (no id, a count that is not a number) is skipped, counted in the
-  page's `skipped` and logged with the reason; it never fails the page.
+- every value is made storable at this boundary (`intel_assets.resources.cleaning`): text keeps
+  its characters but loses NULs and lone surrogates; an impossible count, duration, time or flag
+  (not a number, negative, beyond its column) becomes None; each such field is a repair, logged
+  with the item's id and counted per page;
+- an item that cannot be understood at all (no id, title, channel or publish time) is rejected:
+  skipped, counted in the page's `skipped` and logged with the reason; it never fails the page.
 """
 
 import logging
 from collections.abc import Callable, Mapping
 from datetime import timedelta
-from typing import Any, Literal, TypeVar
+from typing import Any, Literal, NamedTuple, TypeVar
 
 import isodate
-from pydantic import AwareDatetime, BaseModel, ConfigDict, ValidationError
+from pydantic import (
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    ValidationError,
+    ValidationInfo,
+    ValidatorFunctionWrapHandler,
+    field_validator,
+)
+
+from intel_assets.resources.cleaning import (
+    INTEGER_MAX,
+    BigCount,
+    Count,
+    note_repair,
+    noting_repairs,
+    or_null,
+    storable,
+    storable_text,
+    text_or_empty,
+)
 
 log = logging.getLogger(__name__)
 
@@ -33,9 +57,32 @@ T = TypeVar("T")
 
 
 class Record(BaseModel):
-    """Base of the API records: immutable, and strict about unknown field names in code."""
+    """Base of the API records: immutable, strict about unknown field names in code, storable.
+
+    Every field is made storable as it is set: text is cleaned (`storable`), and a value that
+    fails its field's type or bounds becomes None where the field allows None. Either is noted
+    as a repair of that field; a required field that fails still fails the record.
+    """
 
     model_config = ConfigDict(frozen=True, extra="forbid")
+
+    @field_validator("*", mode="wrap")
+    @classmethod
+    def _storable(
+        cls, value: Any, handler: ValidatorFunctionWrapHandler, info: ValidationInfo
+    ) -> Any:
+        cleaned = storable(value)
+        if cleaned is not value:
+            note_repair(info.field_name or "?")
+        try:
+            return handler(cleaned)
+        except ValidationError as error:
+            try:
+                nothing = handler(None)
+            except ValidationError:
+                raise error from None
+            note_repair(info.field_name or "?")
+            return nothing
 
 
 def count(value: Any) -> int | None:
@@ -66,7 +113,8 @@ def duration_seconds(value: Any) -> int | None:
         The seconds, or None for a missing duration and for `P0D` (a broadcast not yet recorded).
 
     Raises:
-        ValueError: The text is not a duration, or it counts months or years.
+        ValueError: The text is not a duration, it counts months or years, or it is longer than
+            an INTEGER column holds (68 years: no video is).
     """
     if value is None:
         return None
@@ -76,12 +124,17 @@ def duration_seconds(value: Any) -> int | None:
     if text.endswith("s") and not text.startswith("P"):
         seconds = float(text[:-1])  # google.protobuf.Duration, as videos.batchGetStats sends
     else:
-        parsed = isodate.parse_duration(text)
+        try:
+            parsed = isodate.parse_duration(text)
+        except OverflowError:
+            raise ValueError(f"duration {value!r} is longer than any video") from None
         if not isinstance(parsed, timedelta):
             raise ValueError(f"duration {value!r} counts months or years")
         seconds = parsed.total_seconds()
     if seconds < 0:
         raise ValueError(f"duration {value!r} is negative")
+    if seconds > INTEGER_MAX:
+        raise ValueError(f"duration {value!r} is longer than any video")
     whole = round(seconds)
     return whole or None
 
@@ -178,11 +231,11 @@ class Video(Record):
     channel_id: str
     channel_title: str | None
     published_at: AwareDatetime
-    duration_seconds: int | None
+    duration_seconds: Count | None
     is_short: bool
-    view_count: int | None
-    like_count: int | None
-    comment_count: int | None
+    view_count: BigCount | None
+    like_count: BigCount | None
+    comment_count: BigCount | None
     default_audio_language: str | None
     default_language: str | None
     live_state: LiveState
@@ -190,7 +243,7 @@ class Video(Record):
     scheduled_start: AwareDatetime | None
     actual_start: AwareDatetime | None
     actual_end: AwareDatetime | None
-    concurrent_viewers: int | None
+    concurrent_viewers: BigCount | None
     tags: list[str]
     topic_categories: list[str]
     category_id: str | None
@@ -225,8 +278,8 @@ class Video(Record):
         title = snippet.get("title")
         if not isinstance(title, str):
             raise ValueError("missing snippet.title")
-        tags = texts(snippet.get("tags"))
-        duration = duration_seconds(details.get("duration"))
+        tags = or_null(texts, snippet.get("tags"), "tags") or []
+        duration = or_null(duration_seconds, details.get("duration"), "duration_seconds")
         broadcast = snippet.get("liveBroadcastContent")
         live_state: LiveState
         if broadcast in ("upcoming", "live"):
@@ -247,15 +300,15 @@ class Video(Record):
         return cls(
             video_id=video_id,
             title=title,
-            description=snippet.get("description") or "",
+            description=text_or_empty(snippet.get("description"), "description"),
             channel_id=_required_text(snippet.get("channelId"), "snippet.channelId"),
             channel_title=snippet.get("channelTitle"),
             published_at=snippet.get("publishedAt"),  # type: ignore[arg-type]
             duration_seconds=duration,
             is_short=is_short(duration, title, tags, live_state),
-            view_count=count(stats.get("viewCount")),
-            like_count=count(stats.get("likeCount")),
-            comment_count=count(stats.get("commentCount")),
+            view_count=or_null(count, stats.get("viewCount"), "view_count"),
+            like_count=or_null(count, stats.get("likeCount"), "like_count"),
+            comment_count=or_null(count, stats.get("commentCount"), "comment_count"),
             default_audio_language=snippet.get("defaultAudioLanguage"),
             default_language=snippet.get("defaultLanguage"),
             live_state=live_state,
@@ -263,16 +316,21 @@ class Video(Record):
             scheduled_start=live_details.get("scheduledStartTime"),
             actual_start=live_details.get("actualStartTime"),
             actual_end=live_details.get("actualEndTime"),
-            concurrent_viewers=count(live_details.get("concurrentViewers")),
+            concurrent_viewers=or_null(
+                count, live_details.get("concurrentViewers"), "concurrent_viewers"
+            ),
             tags=tags,
-            topic_categories=texts(topics.get("topicCategories")),
+            topic_categories=or_null(texts, topics.get("topicCategories"), "topic_categories")
+            or [],
             category_id=snippet.get("categoryId"),
             definition=details.get("definition"),
-            caption=flag(details.get("caption")),
-            licensed_content=flag(details.get("licensedContent")),
-            made_for_kids=flag(status.get("madeForKids")),
-            has_paid_product_placement=flag(placement.get("hasPaidProductPlacement")),
-            localization_languages=sorted(localizations),
+            caption=or_null(flag, details.get("caption"), "caption"),
+            licensed_content=or_null(flag, details.get("licensedContent"), "licensed_content"),
+            made_for_kids=or_null(flag, status.get("madeForKids"), "made_for_kids"),
+            has_paid_product_placement=or_null(
+                flag, placement.get("hasPaidProductPlacement"), "has_paid_product_placement"
+            ),
+            localization_languages=sorted(map(str, localizations)),
         )
 
 
@@ -290,10 +348,10 @@ class VideoStats(Record):
 
     video_id: str
     published_at: AwareDatetime | None
-    duration_seconds: int | None
-    view_count: int | None
-    like_count: int | None
-    comment_count: int | None
+    duration_seconds: Count | None
+    view_count: BigCount | None
+    like_count: BigCount | None
+    comment_count: BigCount | None
 
     @classmethod
     def from_api(cls, item: Mapping[str, Any]) -> "VideoStats":
@@ -302,12 +360,14 @@ class VideoStats(Record):
         return cls(
             video_id=_required_text(item.get("id"), "id"),
             published_at=_object(item.get("snippet"), "snippet").get("publishTime"),
-            duration_seconds=duration_seconds(
-                _object(item.get("contentDetails"), "contentDetails").get("duration")
+            duration_seconds=or_null(
+                duration_seconds,
+                _object(item.get("contentDetails"), "contentDetails").get("duration"),
+                "duration_seconds",
             ),
-            view_count=count(stats.get("viewCount")),
-            like_count=count(stats.get("likeCount")),
-            comment_count=count(stats.get("commentCount")),
+            view_count=or_null(count, stats.get("viewCount"), "view_count"),
+            like_count=or_null(count, stats.get("likeCount"), "like_count"),
+            comment_count=or_null(count, stats.get("commentCount"), "comment_count"),
         )
 
 
@@ -333,9 +393,9 @@ class Channel(Record):
     custom_url: str | None
     published_at: AwareDatetime | None
     country: str | None
-    subscriber_count: int | None
-    video_count: int | None
-    view_count: int | None
+    subscriber_count: BigCount | None
+    video_count: BigCount | None
+    view_count: BigCount | None
     uploads_playlist_id: str | None
 
     @classmethod
@@ -347,7 +407,7 @@ class Channel(Record):
             _object(item.get("contentDetails"), "contentDetails").get("relatedPlaylists"),
             "relatedPlaylists",
         )
-        hidden = flag(stats.get("hiddenSubscriberCount"))
+        hidden = or_null(flag, stats.get("hiddenSubscriberCount"), "subscriber_count")
         return cls(
             channel_id=_required_text(item.get("id"), "id"),
             title=snippet.get("title"),
@@ -355,9 +415,11 @@ class Channel(Record):
             custom_url=snippet.get("customUrl"),
             published_at=snippet.get("publishedAt"),
             country=snippet.get("country"),
-            subscriber_count=None if hidden else count(stats.get("subscriberCount")),
-            video_count=count(stats.get("videoCount")),
-            view_count=count(stats.get("viewCount")),
+            subscriber_count=None
+            if hidden
+            else or_null(count, stats.get("subscriberCount"), "subscriber_count"),
+            video_count=or_null(count, stats.get("videoCount"), "video_count"),
+            view_count=or_null(count, stats.get("viewCount"), "view_count"),
             uploads_playlist_id=related.get("uploads"),
         )
 
@@ -394,8 +456,8 @@ class SearchResult(Record):
             video_id=_required_text(ident.get("videoId"), "id.videoId"),
             channel_id=snippet.get("channelId"),
             channel_title=snippet.get("channelTitle"),
-            title=snippet.get("title") or "",
-            description=snippet.get("description") or "",
+            title=text_or_empty(snippet.get("title"), "title"),
+            description=text_or_empty(snippet.get("description"), "description"),
             published_at=snippet.get("publishedAt"),
             live_broadcast_content=snippet.get("liveBroadcastContent"),
         )
@@ -418,7 +480,7 @@ class PlaylistItem(Record):
     playlist_id: str | None
     channel_id: str | None
     title: str | None
-    position: int | None
+    position: Count | None
     added_at: AwareDatetime | None
     video_published_at: AwareDatetime | None
 
@@ -435,7 +497,7 @@ class PlaylistItem(Record):
             playlist_id=snippet.get("playlistId"),
             channel_id=snippet.get("channelId"),
             title=snippet.get("title"),
-            position=count(snippet.get("position")),
+            position=or_null(count, snippet.get("position"), "position"),
             added_at=snippet.get("publishedAt"),
             video_published_at=details.get("videoPublishedAt"),
         )
@@ -463,7 +525,7 @@ class VideoCategory(Record):
         return cls(
             category_id=_required_text(item.get("id"), "id"),
             title=_required_text(snippet.get("title"), "snippet.title"),
-            assignable=flag(snippet.get("assignable")),
+            assignable=or_null(flag, snippet.get("assignable"), "assignable"),
             channel_id=snippet.get("channelId"),
         )
 
@@ -500,23 +562,49 @@ class PlaylistPage(Page):
     items: list[PlaylistItem]
 
 
+class Repair(NamedTuple):
+    """An item stored with some fields cleaned or nulled (see `Record`).
+
+    Attributes:
+        method: The API method that answered it.
+        item_id: The item's id (a video id for YouTube videos).
+        fields: The record fields repaired.
+    """
+
+    method: str
+    item_id: str
+    fields: tuple[str, ...]
+
+
+def item_id(item: Any) -> str:
+    """An answer item's id as text safe to log: `id`, or `id.videoId` of a search result."""
+    ident = item.get("id") if isinstance(item, Mapping) else None
+    if isinstance(ident, Mapping):
+        ident = ident.get("videoId") or ident.get("channelId")
+    return storable_text(ident) if isinstance(ident, str) and ident else "?"
+
+
 def parse_items(
     body: Mapping[str, Any],
     parse: Callable[[Mapping[str, Any]], T],
     *,
     method: str,
     key: str = "items",
+    repairs: list[Repair] | None = None,
+    rejected: list[str] | None = None,
 ) -> tuple[list[T], int]:
-    """Parse the list of an answer, skipping (and logging) the items that cannot be read.
+    """Parse the list of an answer field by field, rejecting (and logging) unusable items.
 
     Args:
         body: The answer's JSON object.
         parse: The record's `from_api`.
         method: The API method, for the log.
         key: Where the list is: "items" (YouTube) or "data" (Twitch).
+        repairs: Where to add the items stored with repaired fields (also logged).
+        rejected: Where to add the ids of the rejected items (also logged).
 
     Returns:
-        The records, and how many items were skipped.
+        The records, and how many items were rejected.
 
     Raises:
         ValueError: `items` is there but is not a list (the whole answer is malformed).
@@ -530,22 +618,35 @@ def parse_items(
         try:
             if not isinstance(item, Mapping):
                 raise ValueError("item is not an object")
-            records.append(parse(item))
+            with noting_repairs() as fields:
+                records.append(parse(item))
         except (ValueError, TypeError, ValidationError, isodate.ISO8601Error) as error:
             skipped += 1
-            ident = item.get("id") if isinstance(item, Mapping) else None
             reason = (
                 "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in error.errors())
                 if isinstance(error, ValidationError)
                 else str(error)
             )
             log.warning(
-                "%s: skipped item %d (id %r) that cannot be read: %s",
+                "%s: rejected item %d (id %r) that cannot be understood: %s",
                 method,
                 position,
-                ident,
-                reason,
+                item_id(item),
+                storable_text(reason),
             )
+            if rejected is not None:
+                rejected.append(item_id(item))
+            continue
+        if fields:
+            repair = Repair(method, item_id(item), tuple(fields))
+            log.warning(
+                "%s: repaired item %s: %s stored cleaned or as NULL",
+                method,
+                repair.item_id,
+                ", ".join(repair.fields),
+            )
+            if repairs is not None:
+                repairs.append(repair)
     return records, skipped
 
 

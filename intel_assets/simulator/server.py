@@ -68,7 +68,11 @@ class _Answer:
 
 
 def _json(body: Any) -> bytes:
-    return json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode()
+    text = json.dumps(body, ensure_ascii=False, separators=(",", ":"))
+    try:
+        return text.encode()
+    except UnicodeEncodeError:  # a lone surrogate (a poison fault) travels as a \u escape
+        return json.dumps(body, separators=(",", ":")).encode()
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -183,9 +187,8 @@ class _Handler(BaseHTTPRequestHandler):
         if fault is not None and fault.kind == "malformed_json":
             return _Answer(200, _MALFORMED_BODY, headers)
         try:
-            answer = _Answer(
-                200, _json(state.youtube.methods[name](Query(query), now.timestamp())), headers
-            )
+            body = state.youtube.methods[name](Query(query), now.timestamp())
+            answer = _Answer(200, _json(fault.poison(body) if fault else body), headers)
         except ApiError as error:
             answer = _api_error(error, headers)
         answer.truncate = fault is not None and fault.kind == "truncated"
@@ -225,9 +228,8 @@ class _Handler(BaseHTTPRequestHandler):
         if fault is not None and fault.kind == "malformed_json":
             return _Answer(200, _MALFORMED_BODY, headers)
         try:
-            answer = _Answer(
-                200, _json(state.twitch.endpoints[endpoint](HelixQuery(query), at)), headers
-            )
+            body = state.twitch.endpoints[endpoint](HelixQuery(query), at)
+            answer = _Answer(200, _json(fault.poison(body) if fault else body), headers)
         except ApiError as error:
             answer = _api_error(error, headers)
         answer.truncate = fault is not None and fault.kind == "truncated"

@@ -4,11 +4,12 @@
 shared by `Simulator` and `RunningSimulator`; `/_sim/...` exposes the same over HTTP.
 """
 
+import copy
 import math
 import threading
 from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
-from typing import Literal
+from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
 from intel_assets.simulator.clock import SimClock
@@ -40,7 +41,9 @@ TWITCH_ENDPOINTS: tuple[str, ...] = (
 )
 AUTH_ENDPOINTS: tuple[str, ...] = ("token", "validate")
 
-FaultKind = Literal["status", "rate_limit", "slow", "malformed_json", "truncated", "expire_tokens"]
+FaultKind = Literal[
+    "status", "rate_limit", "slow", "malformed_json", "truncated", "expire_tokens", "poison"
+]
 FaultApi = Literal["youtube", "twitch", "auth", "any"]
 
 
@@ -54,7 +57,11 @@ class Fault:
             seconds ahead); `slow` waits `delay_seconds` before answering normally;
             `malformed_json` answers 200 with a body that is not JSON; `truncated` announces the
             full body but sends half of it and closes the connection; `expire_tokens` makes
-            every Twitch token issued so far invalid (401) at once.
+            every Twitch token issued so far invalid (401) at once; `poison` answers normally
+            but with one value of one item replaced: `value` goes to the dotted path `field`
+            of the `item`-th entry of `items` (YouTube) or `data` (Helix), or replaces the
+            whole entry when `field` is empty. Values can be anything JSON holds: counts too
+            large for any column, NUL characters, lone surrogates.
         api: Which API it hits (`any`: all three).
         path_prefix: Only requests whose path starts with this (e.g. `/youtube/v3/videos`).
         count: How many requests it hits before it is used up.
@@ -62,6 +69,9 @@ class Fault:
         retry_after_seconds: Wait announced by a `rate_limit` fault (None: YouTube sends no
             Retry-After; Helix resets in one second).
         delay_seconds: Delay of a `slow` fault.
+        field: Dotted path within the item a `poison` fault replaces (e.g. `snippet.title`).
+        value: The value a `poison` fault puts there.
+        item: Position of the poisoned item in the answer's list.
     """
 
     kind: FaultKind
@@ -71,10 +81,31 @@ class Fault:
     status: int = 503
     retry_after_seconds: float | None = None
     delay_seconds: float = 0.0
+    field: str = ""
+    value: Any = None
+    item: int = 0
 
     def matches(self, api: str, path: str) -> bool:
         """Whether the fault hits a request to `api` at `path`."""
         return self.api in ("any", api) and path.startswith(self.path_prefix)
+
+    def poison(self, body: Any) -> Any:
+        """The answer body with this fault's value put in (a `poison` fault; else unchanged)."""
+        if self.kind != "poison" or not isinstance(body, dict):
+            return body
+        body = copy.deepcopy(body)  # the API may answer from structures it keeps
+        entries = body.get("items", body.get("data"))
+        if not isinstance(entries, list) or self.item >= len(entries):
+            return body
+        if not self.field:
+            entries[self.item] = self.value
+            return body
+        *parents, leaf = self.field.split(".")
+        target = entries[self.item]
+        for name in parents:
+            target = target.setdefault(name, {})
+        target[leaf] = self.value
+        return body
 
 
 @dataclass

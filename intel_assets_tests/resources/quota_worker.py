@@ -33,3 +33,27 @@ def hammer(
         except QuotaExhaustedError:
             pass
     results.put(obtained)
+
+
+def spend_then_die(redis_url: str, warehouse_url: str, at_iso: str) -> None:
+    """Spend 5 default units and 2 search calls for fortnite, then die before any log write."""
+    import os
+    import signal
+    from datetime import datetime
+
+    from intel_assets.resources.warehouse import PostgresWarehouse
+
+    at = datetime.fromisoformat(at_iso)
+    ledger = QuotaLedger(
+        redis.Redis.from_url(redis_url, decode_responses=True, socket_timeout=5),
+        platform="youtube",
+        buckets=[BucketSpec("default", 100), BucketSpec("search", 10)],
+        warehouse=PostgresWarehouse(url=warehouse_url),
+        flush_every=1000,
+        clock=lambda: at,
+    )
+    for _ in range(5):
+        ledger.reserve("default", "videos.list", game_key="fortnite", run_id="killed-run")
+    for _ in range(2):
+        ledger.reserve("search", "search.list", game_key="fortnite", run_id="killed-run")
+    os.kill(os.getpid(), signal.SIGKILL)

@@ -34,6 +34,7 @@ from intel_assets.resources.youtube import (
 )
 from intel_assets.resources.youtube_models import (
     Channel,
+    Repair,
     SearchResult,
     Video,
     VideoCategory,
@@ -356,22 +357,33 @@ def test_full_item_fields():
     assert video.default_language == "de" and video.category_id == "20"
 
 
-def test_malformed_items_are_skipped_and_counted(caplog: pytest.LogCaptureFixture):
+def test_unusable_items_are_rejected_and_impossible_values_nulled(
+    caplog: pytest.LogCaptureFixture,
+):
     body = {
         "items": [
             item(),
-            item(id=None),  # no id
-            item(statistics={"viewCount": "12a"}),  # not a number
-            item(contentDetails={"duration": "five minutes"}),
+            item(id=None),  # no id: nothing to store it under
+            item(statistics={"viewCount": "12a"}),  # not a number: stored as NULL
+            item(contentDetails={"duration": "five minutes"}),  # not a duration: NULL
             "not an object",
             item(id="vid00000002"),
+            item(id="vid00000003", snippet={"publishedAt": "yesterday"}),  # a required time
         ]
     }
-    records, skipped = parse_items(body, Video.from_api, method="videos.list")
-    assert [v.video_id for v in records] == ["vid00000001", "vid00000002"]
-    assert skipped == 4
-    assert caplog.text.count("videos.list: skipped item") == 4
-    assert "12a" in caplog.text
+    repairs: list[Repair] = []
+    records, skipped = parse_items(body, Video.from_api, method="videos.list", repairs=repairs)
+    assert [v.video_id for v in records] == ["vid00000001"] * 3 + ["vid00000002"]
+    assert skipped == 3
+    assert (records[1].view_count, records[1].duration_seconds) == (None, 300)
+    assert (records[2].view_count, records[2].duration_seconds) == (10, None)
+    assert repairs == [
+        Repair("videos.list", "vid00000001", ("view_count",)),
+        Repair("videos.list", "vid00000001", ("duration_seconds",)),
+    ]
+    assert caplog.text.count("videos.list: rejected item") == 3
+    assert "(id 'vid00000003')" in caplog.text and "published_at" in caplog.text
+    assert caplog.text.count("videos.list: repaired item vid00000001") == 2
 
 
 def test_items_that_are_not_a_list_fail_the_answer():

@@ -4,21 +4,25 @@ import multiprocessing
 import time
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 import redis
 
 from intel_assets import services
+from intel_assets.defs.collection.store import search_calls_today
 from intel_assets.resources.errors import QuotaExhaustedError, QuotaUnavailableError
 from intel_assets.resources.quota import (
+    LOG_STREAM,
     BucketSpec,
     QuotaLedger,
+    drain_quota_log,
     next_pacific_midnight,
     pacific_day,
 )
 from intel_assets.resources.warehouse import PostgresWarehouse
 from intel_assets.settings import Settings
-from intel_assets_tests.resources.quota_worker import hammer
+from intel_assets_tests.resources.quota_worker import hammer, spend_then_die
 
 YOUTUBE_BUCKETS = [
     BucketSpec("default", 10),
@@ -191,7 +195,7 @@ def test_spends_are_logged_in_bulk(redis_url: str, warehouse: PostgresWarehouse)
     assert rows[0]["created_at"] == clock.at
 
 
-def test_refund_after_the_row_was_written_adds_a_correction(
+def test_refund_after_the_row_was_written_sets_its_units_to_zero(
     redis_url: str, warehouse: PostgresWarehouse
 ):
     ledger = QuotaLedger(
@@ -201,9 +205,12 @@ def test_refund_after_the_row_was_written_adds_a_correction(
     ledger.flush()
     ledger.refund(spent, reason="connection failed")
     ledger.close()
-    rows = warehouse.fetch_dicts("SELECT units_used, metadata FROM intel_quota_log ORDER BY id")
-    assert [r["units_used"] for r in rows] == [1, 0]
-    assert rows[1]["metadata"]["refund_of"] == spent.reservation_id
+    rows = warehouse.fetch_dicts(
+        "SELECT units_used, units_remaining, metadata, reservation_id FROM intel_quota_log"
+    )
+    assert [(r["units_used"], r["units_remaining"]) for r in rows] == [(0, 10)]
+    assert rows[0]["reservation_id"] == spent.reservation_id
+    assert rows[0]["metadata"]["refund_reason"] == "connection failed"
     assert ledger.status()["default"].used == 0
 
 
@@ -251,3 +258,78 @@ def test_redis_down_refuses_within_100_ms(tmp_path: Path):
     assert elapsed < 0.1, f"refused after {elapsed:.3f} s"
     with pytest.raises(QuotaUnavailableError):
         ledger.status()
+
+
+RECONCILE_AT = datetime(2026, 11, 18, 15, 5, tzinfo=UTC)  # 07:05 in Los Angeles, 18 November
+RECONCILE_BUCKETS = [
+    BucketSpec("default", 100),
+    BucketSpec("search", 10),
+    BucketSpec("batch_stats", 50),
+]
+
+
+def test_spends_of_a_killed_worker_and_of_a_down_warehouse_reach_the_log_once(
+    redis_url: str, warehouse: PostgresWarehouse, warehouse_url: str
+):
+    # A worker spends 5 default units and 2 searches for fortnite, then is killed.
+    child = multiprocessing.get_context("spawn").Process(
+        target=spend_then_die, args=(redis_url, warehouse_url, RECONCILE_AT.isoformat())
+    )
+    child.start()
+    child.join(timeout=120)
+    assert child.exitcode == -9
+
+    # Another spends while Postgres is unreachable: 3 batch_stats and 1 search for roblox,
+    # and 1 default unit that is refunded.
+    down = PostgresWarehouse(url="postgresql://intel@127.0.0.1:9/none", connect_timeout_seconds=1)
+    ledger = QuotaLedger(
+        client_for(redis_url),
+        platform="youtube",
+        buckets=RECONCILE_BUCKETS,
+        warehouse=down,
+        flush_every=2,
+        clock=Clock(RECONCILE_AT),
+    )
+    for _ in range(3):
+        ledger.reserve("batch_stats", "videos.batchGetStats", game_key="roblox")
+    ledger.reserve("search", "search.list", game_key="roblox")
+    refunded = ledger.reserve("default", "videos.list", game_key="roblox")
+    ledger.refund(refunded, reason="connection failed")
+    ledger.close()  # cannot drain: the spends wait in Redis
+    assert warehouse.fetch_dicts("SELECT count(*) AS n FROM intel_quota_log") == [{"n": 0}]
+
+    # What Redis counted: default 5 + 1 - 1 = 5, search 2 + 1 = 3, batch_stats 3.
+    redis_used = {
+        name: b.used
+        for name, b in QuotaLedger(
+            client_for(redis_url),
+            platform="youtube",
+            buckets=RECONCILE_BUCKETS,
+            clock=Clock(RECONCILE_AT),
+        )
+        .status()
+        .items()
+    }
+    assert redis_used == {"default": 5, "search": 3, "batch_stats": 3}
+
+    # Any drain moves all 12 spends; a drain repeated over the same entries adds nothing.
+    client = client_for(redis_url)
+    entries: list[Any] = client.xrange(LOG_STREAM)  # type: ignore[assignment]
+    assert drain_quota_log(client, warehouse) == 13  # 12 spends and 1 refund
+    for _, fields in entries:  # as if a drainer had died after its COPY, before trimming
+        client.xadd(LOG_STREAM, fields)
+    assert drain_quota_log(client, warehouse) == 13
+    assert drain_quota_log(client, warehouse) == 0
+
+    logged = warehouse.fetch_dicts(
+        "SELECT bucket, sum(units_used)::int AS units, count(*)::int AS rows "
+        "FROM intel_quota_log WHERE quota_day = %s GROUP BY bucket ORDER BY bucket",
+        (date(2026, 11, 18),),
+    )
+    assert {r["bucket"]: r["units"] for r in logged} == redis_used
+    assert {r["bucket"]: r["rows"] for r in logged} == {
+        "batch_stats": 3,
+        "default": 6,
+        "search": 3,
+    }
+    assert search_calls_today(warehouse, date(2026, 11, 18)) == {"fortnite": 2, "roblox": 1}

@@ -1,4 +1,5 @@
-from collections.abc import Iterator
+import time
+from collections.abc import Iterable, Iterator
 from datetime import UTC, date, datetime
 
 import pandas as pd
@@ -228,3 +229,50 @@ def test_arrays_and_json_text_round_trip_through_the_binary_copy(warehouse: Post
     assert tags == [(["ñandú 🎮", None, ""],), ([],)]
     # JSON text is stored as the object it spells, not as a JSON string.
     assert metadata == [({"ids": 50},), ({"ids": [1, "ü"]},)]
+
+
+def test_two_writes_of_one_partition_at_once_leave_one_writes_rows_and_no_error(
+    warehouse_url: str,
+):
+    """The first write is still inside its COPY when the second starts: the second waits."""
+    import threading
+
+    first_in_copy = threading.Event()
+    second_started = threading.Event()
+
+    def slow_rows() -> Iterator[tuple]:
+        rows = _hourly_rows(1.0)
+        yield rows[0]
+        first_in_copy.set()
+        second_started.wait(timeout=10)
+        time.sleep(0.5)  # the second write is now waiting on the lock (or racing without it)
+        yield rows[1]
+
+    errors: list[BaseException] = []
+
+    def write(rows: Iterable[tuple], before: threading.Event | None) -> None:
+        writer = PostgresWarehouse(url=warehouse_url)
+        try:
+            if before is not None:
+                before.wait(timeout=10)
+                second_started.set()
+            writer.replace_rows("intel_hourly_metrics", COLUMNS, rows, scope=_hour_scope())
+        except BaseException as error:
+            errors.append(error)
+        finally:
+            writer.close()
+
+    first = threading.Thread(target=write, args=(slow_rows(), None))
+    second = threading.Thread(target=write, args=(_hourly_rows(2.0), first_in_copy))
+    first.start()
+    second.start()
+    first.join(timeout=30)
+    second.join(timeout=30)
+
+    assert errors == []
+    check = PostgresWarehouse(url=warehouse_url)
+    try:
+        # The second write started last and replaced the first one's rows whole.
+        assert _read_hourly(check) == [("fortnite", 3, 2.0), ("minecraft", 1, 4.0)]
+    finally:
+        check.close()

@@ -14,17 +14,23 @@ from intel_assets.defs.aggregation.performance import (
     premiere_performance,
     regional_performance,
 )
+from intel_assets.defs.limits import max_runtime
 
 DAILY_ASSETS = [daily_rollup, duration_performance, regional_performance, premiere_performance]
 
-hourly_metrics_job = dg.define_asset_job("hourly_metrics_job", selection=[hourly_metrics])
+# An hour rolls up in seconds and a week's backfill in about a minute.
+hourly_metrics_job = dg.define_asset_job(
+    "hourly_metrics_job", selection=[hourly_metrics], tags=max_runtime(30)
+)
 hourly_metrics_schedule = dg.build_schedule_from_partitioned_job(
     hourly_metrics_job,
     name="hourly_metrics_schedule",
     minute_of_hour=5,
     default_status=dg.DefaultScheduleStatus.RUNNING,
 )
-daily_rollup_job = dg.define_asset_job("daily_rollup_job", selection=DAILY_ASSETS)
+daily_rollup_job = dg.define_asset_job(
+    "daily_rollup_job", selection=DAILY_ASSETS, tags=max_runtime(30)
+)
 daily_rollup_schedule = dg.build_schedule_from_partitioned_job(
     daily_rollup_job,
     name="daily_rollup_schedule",

@@ -314,6 +314,7 @@ QUOTA_LOG = ArchivedTable(
         ("run_id", STR, True),
         ("metadata", JSON, False),
         ("created_at", TS, False),
+        ("reservation_id", STR, True),
     ),
 )
 

@@ -25,6 +25,10 @@ alone it checks every game's latest snapshot.
   (blocking), `twitch_streams_has_required_fields` (blocking: stream, user and Twitch game ids
   not blank, a start time).
 
+Both also have `<asset>_hot_tier_matches_postgres` and `<asset>_repairs_are_usual` (warnings,
+`health_checks.py`): the hot tier is rewritten from Postgres where a Redis failure left it
+behind, and a jump in the fields repaired or items rejected at the model boundary warns.
+
 Blocking checks stop the analysis that follows a collection in the same run.
 """
 
@@ -37,7 +41,14 @@ from psycopg import sql
 from intel_assets.catalog import CatalogError
 from intel_assets.defs.checking import check_result, is_selected, run_partition_key
 from intel_assets.defs.collection.assets import CollectionPolicy, twitch_streams, youtube_videos
+from intel_assets.defs.collection.health_checks import (
+    hot_tier_result,
+    hot_tier_spec,
+    repairs_result,
+    repairs_spec,
+)
 from intel_assets.defs.collection.store import effective_catalog, load_states
+from intel_assets.resources.hot_tier import RedisHotTier
 from intel_assets.resources.warehouse import PostgresWarehouse
 from intel_assets.resources.youtube import YouTubeResource
 
@@ -81,12 +92,16 @@ QUOTA_UNDER_TARGET = dg.AssetCheckSpec(
     description="Every YouTube quota bucket has spent at most the target share of its daily "
     "limit this Pacific day.",
 )
+YOUTUBE_HOT_TIER = hot_tier_spec(youtube_videos)
+YOUTUBE_REPAIRS = repairs_spec(youtube_videos)
 YOUTUBE_CHECKS = (
     UNIQUE_VIDEOS,
     NO_NEGATIVE_COUNTS,
     REQUIRED_VIDEO_FIELDS,
     MATCH_THE_GAME,
     QUOTA_UNDER_TARGET,
+    YOUTUBE_HOT_TIER,
+    YOUTUBE_REPAIRS,
 )
 
 UNIQUE_STREAMS = dg.AssetCheckSpec(
@@ -108,7 +123,15 @@ REQUIRED_STREAM_FIELDS = dg.AssetCheckSpec(
     description="Every row has a stream id, user id and Twitch game id (not blank) and a start "
     "time.",
 )
-TWITCH_CHECKS = (UNIQUE_STREAMS, NO_NEGATIVE_VIEWERS, REQUIRED_STREAM_FIELDS)
+TWITCH_HOT_TIER = hot_tier_spec(twitch_streams)
+TWITCH_REPAIRS = repairs_spec(twitch_streams)
+TWITCH_CHECKS = (
+    UNIQUE_STREAMS,
+    NO_NEGATIVE_VIEWERS,
+    REQUIRED_STREAM_FIELDS,
+    TWITCH_HOT_TIER,
+    TWITCH_REPAIRS,
+)
 
 
 def latest_snapshots(
@@ -213,6 +236,7 @@ def matched_shares(warehouse: PostgresWarehouse, videos: pd.DataFrame) -> dict[s
 def youtube_videos_checks(
     context: dg.AssetCheckExecutionContext,
     warehouse: PostgresWarehouse,
+    hot_tier: RedisHotTier,
     youtube: YouTubeResource,
     collection_policy: CollectionPolicy,
 ) -> Iterator[dg.AssetCheckResult]:
@@ -282,11 +306,15 @@ def youtube_videos_checks(
         yield check_result(
             QUOTA_UNDER_TARGET, problems, metadata, severity=dg.AssetCheckSeverity.WARN
         )
+    if is_selected(context, YOUTUBE_HOT_TIER):
+        yield hot_tier_result(YOUTUBE_HOT_TIER, warehouse, hot_tier, "youtube", game)
+    if is_selected(context, YOUTUBE_REPAIRS):
+        yield repairs_result(YOUTUBE_REPAIRS, context.instance, games)
 
 
 @dg.multi_asset_check(specs=list(TWITCH_CHECKS), can_subset=True, name="twitch_streams_checks")
 def twitch_streams_checks(
-    context: dg.AssetCheckExecutionContext, warehouse: PostgresWarehouse
+    context: dg.AssetCheckExecutionContext, warehouse: PostgresWarehouse, hot_tier: RedisHotTier
 ) -> Iterator[dg.AssetCheckResult]:
     """Checks of the game's latest Twitch snapshot (every game's when run alone)."""
     game = run_partition_key(context)
@@ -314,6 +342,10 @@ def twitch_streams_checks(
             streams, ("stream_id", "user_id", "twitch_game_id"), ("started_at",)
         )
         yield check_result(REQUIRED_STREAM_FIELDS, problems, scope)
+    if is_selected(context, TWITCH_HOT_TIER):
+        yield hot_tier_result(TWITCH_HOT_TIER, warehouse, hot_tier, "twitch", game)
+    if is_selected(context, TWITCH_REPAIRS):
+        yield repairs_result(TWITCH_REPAIRS, context.instance, games)
 
 
 COLLECTION_CHECKS: dict[dg.AssetKey, dg.AssetChecksDefinition] = {

@@ -147,6 +147,7 @@ def collection_sensor(
     partition_requests = [games_partitions.build_add_request(missing)] if missing else []
 
     youtube_states = load_states(warehouse, "youtube")
+    youtube.reconcile_quota_log()  # the log then holds every search call Redis counted
     searches = search_calls_today(warehouse, pacific_day(now))
     schedules = game_schedules(catalog, youtube_states, searches)
     buckets = youtube.quota_status()

@@ -24,6 +24,8 @@ import redis
 from pydantic import BaseModel
 
 from intel_assets.catalog import Catalog, GameConfig, load_catalog
+from intel_assets.resources.http import ApiClient
+from intel_assets.resources.locks import renewed_lock
 from intel_assets.resources.warehouse import PostgresWarehouse, RowScope, TableWrite
 
 M = TypeVar("M", bound=BaseModel)
@@ -156,6 +158,67 @@ def record_failure(
         )
 
 
+def record_failure_quietly(
+    warehouse: PostgresWarehouse, game_key: str, source: str, at: datetime, error: str, log: Any
+) -> None:
+    """`record_failure`, logging instead of raising when the warehouse cannot take it.
+
+    For the failure path of a collection: the collection's own error is the one to raise.
+    """
+    try:
+        record_failure(warehouse, game_key, source, at, error)
+    except Exception as failure:
+        log.error(f"{game_key}/{source}: could not record the failure ({type(failure).__name__})")
+
+
+def collection_lock_name(source: str, game_key: str) -> str:
+    """The session lock one collection of a game from a source holds (see `session_lock`)."""
+    return f"collect:{source}:{game_key}"
+
+
+@dataclass(frozen=True)
+class BoundaryReport:
+    """What the model boundary did with one collection's answers.
+
+    Attributes:
+        repaired_fields: Fields stored cleaned or as NULL, over every item.
+        rejected_items: Items that could not be understood and were not stored.
+        summary: One line naming the items and fields (empty when nothing was repaired).
+    """
+
+    repaired_fields: int
+    rejected_items: int
+    summary: str
+
+
+def boundary_report(client: ApiClient, game_key: str) -> BoundaryReport:
+    """The repairs and rejections of a collection's client, with a line for the run's log."""
+    repaired = sum(len(r.fields) for r in client.repairs)
+    rejected = len(client.rejected_ids)
+    if not repaired and not rejected:
+        return BoundaryReport(0, 0, "")
+    items = "; ".join(f"{r.item_id}: {', '.join(r.fields)}" for r in client.repairs)
+    summary = (
+        f"{game_key}: repaired {repaired} fields of {len(client.repairs)} items"
+        + (f" ({items})" if items else "")
+        + f"; rejected {rejected} items"
+        + (f" ({', '.join(client.rejected_ids)})" if rejected else "")
+    )
+    return BoundaryReport(repaired, rejected, summary)
+
+
+def forget_cached(client: redis.Redis, keys: Sequence[str], log: Any) -> None:
+    """Delete shared cache entries a snapshot that could not be stored was built from.
+
+    Otherwise every retry in the window would be served the same values and fail the same way.
+    """
+    try:
+        if keys:
+            client.delete(*keys)
+    except (redis.RedisError, OSError) as error:
+        log.warning(f"could not forget {len(keys)} cached entries ({type(error).__name__})")
+
+
 def search_calls_today(warehouse: PostgresWarehouse, quota_day: date) -> dict[str, int]:
     """search.list calls each game spent on a Pacific day (from the quota log)."""
     rows = warehouse.fetch_dicts(
@@ -177,14 +240,14 @@ class RecordCache:
 
     def __init__(self, client: redis.Redis, prefix: str, ttl_seconds: int) -> None:
         self._client = client
-        self._prefix = prefix
+        self.prefix = prefix
         self._ttl = ttl_seconds
 
     def get_many(self, ids: Sequence[str], model: type[M]) -> dict[str, M]:
         """The cached records of `ids` that exist and have not expired (one round trip)."""
         if not ids:
             return {}
-        values = self._client.mget([self._prefix + i for i in ids])
+        values = self._client.mget([self.prefix + i for i in ids])
         now = time.time()
         found: dict[str, M] = {}
         for item_id, raw in zip(ids, values, strict=True):  # type: ignore[arg-type]
@@ -205,7 +268,7 @@ class RecordCache:
         expires = f"{time.time() + self._ttl:.3f}|"
         pipe = self._client.pipeline(transaction=False)
         for item_id, record in records.items():
-            pipe.set(self._prefix + item_id, expires + record.model_dump_json(), ex=self._ttl)
+            pipe.set(self.prefix + item_id, expires + record.model_dump_json(), ex=self._ttl)
         pipe.execute()
 
 
@@ -237,11 +300,12 @@ def shared_value(
     ttl_seconds: int,
     produce: Callable[[], Any],
     *,
-    lock_seconds: int = 300,
+    wait_seconds: float = 300.0,
 ) -> tuple[Any, bool]:
     """A JSON value computed once per key by whichever run gets there first.
 
-    Concurrent runs wait on a Redis lock, so the API is asked once per key and window.
+    Concurrent runs wait on a renewed Redis lock (`renewed_lock`), so the API is asked once per
+    key and window, and a run that dies while producing delays the others by seconds.
 
     Returns:
         The value and whether this call produced it (False: it was already cached).
@@ -249,7 +313,7 @@ def shared_value(
     raw = client.get(key)
     if raw is not None:
         return json.loads(str(raw)), False
-    with client.lock(f"{key}:lock", timeout=lock_seconds, blocking_timeout=lock_seconds):
+    with renewed_lock(client, f"{key}:lock", wait_seconds=wait_seconds):
         raw = client.get(key)
         if raw is not None:
             return json.loads(str(raw)), False

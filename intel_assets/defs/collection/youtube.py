@@ -94,6 +94,8 @@ class CollectionOutcome:
         changed: Whether the hash differs from the previous snapshot's.
         channels: Channel rows written.
         skipped: Records the API answered that could not be read.
+        cached_keys: Redis keys of the shared caches this snapshot was built from (charts,
+            details, statistics), forgotten when the snapshot cannot be stored.
     """
 
     rows: pd.DataFrame
@@ -107,12 +109,18 @@ class CollectionOutcome:
     changed: bool = True
     channels: int = 0
     skipped: int = 0
+    cached_keys: list[str] = field(default_factory=list)
+
+
+def chart_key(region: str, window: datetime) -> str:
+    """The Redis key of a region's gaming chart in a collection window."""
+    return f"youtube:chart:{region}:{GAMING_CATEGORY}:{window.isoformat()}"
 
 
 def _chart(
     client: YouTubeClient, hot_client: Any, region: str, window: datetime, ttl: int
 ) -> tuple[list[Video], bool]:
-    key = f"youtube:chart:{region}:{GAMING_CATEGORY}:{window.isoformat()}"
+    key = chart_key(region, window)
     value, fetched = shared_value(
         hot_client,
         key,
@@ -325,6 +333,9 @@ def collect_youtube(
         fetched=fetched,
         content_hash=content_hash(zip(frame["video_id"], frame["view_count"], strict=True)),
         skipped=sum(client.skipped.values()),
+        cached_keys=[chart_key(region, window) for region in settings.regions]
+        + [f"youtube:video:{vid}" for vid in frame["video_id"]]
+        + [f"{stats_cache.prefix}{vid}" for vid in frame["video_id"]],
     )
 
 
@@ -486,7 +497,6 @@ def asset_metadata(
         "content_hash": outcome.content_hash,
         "changed": outcome.changed,
         "channels": outcome.channels,
-        "skipped_records": outcome.skipped,
         "duration_seconds": seconds,
         "collected_at": outcome.collected_at.isoformat(),
         **{f"source_{k}": v for k, v in outcome.sources.items()},

@@ -23,11 +23,15 @@ YOUTUBE_NAMES = [
     "youtube_videos_has_required_fields",
     "youtube_videos_match_the_game",
     "youtube_videos_quota_under_target_share",
+    "youtube_videos_hot_tier_matches_postgres",
+    "youtube_videos_repairs_are_usual",
 ]
 TWITCH_NAMES = [
     "twitch_streams_has_unique_stream_ids",
     "twitch_streams_has_no_negative_viewers",
     "twitch_streams_has_required_fields",
+    "twitch_streams_hot_tier_matches_postgres",
+    "twitch_streams_repairs_are_usual",
 ]
 
 
@@ -90,7 +94,22 @@ def _run_checks(
     resources: dict[str, Any],
     partition: str | None = None,
 ) -> dict[str, dg.AssetCheckEvaluation]:
-    """Run only the checks (the asset is not materialized) and their evaluations by name."""
+    """Run only the checks (the asset is not materialized) and their evaluations by name.
+
+    The hot tier holds each stored collection, as the collections would have left it.
+    """
+    states = resources["warehouse"].fetch_dicts(
+        b"SELECT game_key, source, last_collected_at FROM intel_collection_state"
+    )
+    for state in states:
+        resources["hot_tier"].put_json(
+            {
+                f"{state['source']}:games:{state['game_key']}": {
+                    "collected_at": state["last_collected_at"]
+                }
+            },
+            3600,
+        )
     with dg.instance_for_test() as instance:
         instance.add_dynamic_partitions("games", ["fortnite", "valorant"])
         result = dg.materialize(
