@@ -15,6 +15,7 @@ from intel_assets.defs.analysis.definitions import defs as analysis_defs
 from intel_assets.defs.archive.definitions import defs as archive_defs
 from intel_assets.defs.collection.assets import CollectionPolicy
 from intel_assets.defs.collection.definitions import defs as collection_defs
+from intel_assets.defs.operations.definitions import defs as operations_defs
 from intel_assets.execution import executor_from_environment
 from intel_assets.resources.archive import ArchiveStore
 from intel_assets.resources.hot_tier import RedisHotTier
@@ -72,6 +73,7 @@ def defs() -> dg.Definitions:
         analysis_defs,
         aggregation_defs,
         archive_defs,
+        operations_defs,
     ]
     return dg.Definitions.merge(
         *domains,
