@@ -366,9 +366,14 @@ def _cmd_worker(args: argparse.Namespace) -> int:
     endpoints = prepare(settings)
     env = runtime_environment(settings, endpoints)
     env.update(execution.celery_environment(endpoints.redis_url, env))
-    config_path = settings.dagster_home / "celery-worker.yaml"
-    config_path.write_text(yaml.safe_dump(execution.worker_config_yaml(env), sort_keys=True))
     name = args.name or f"intel-{socket.gethostname()}-{os.getpid()}"
+    # One file per worker, replaced whole: workers starting together never read a half-written
+    # file (dagster-celery would then start without the late-acknowledgement settings).
+    safe_name = "".join(c if c.isalnum() or c in "-_." else "_" for c in name)
+    config_path = settings.dagster_home / f"celery-worker-{safe_name}.yaml"
+    partial = config_path.with_suffix(f".{os.getpid()}.tmp")
+    partial.write_text(yaml.safe_dump(execution.worker_config_yaml(env), sort_keys=True))
+    partial.replace(config_path)
     queues = args.queue or [execution.CELERY_QUEUE]
     print(
         f"intel-assets: Celery worker {name} on {redact_url(env['CELERY_BROKER_URL'])}, "
