@@ -202,6 +202,11 @@ def run(smoke: bool) -> list[dict[str, Any]]:
     listed = "; ".join(
         f"{r.workers} worker{'s' * (r.workers > 1)}: {r.seconds:.1f} s" for r in rounds
     )
+    spread = max(
+        (max(r.seconds for r in group) - min(r.seconds for r in group))
+        / statistics.mean(r.seconds for r in group)
+        for group in by_workers.values()
+    )
     load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
     return [
         row(
@@ -215,18 +220,19 @@ def run(smoke: bool) -> list[dict[str, Any]]:
                 f"One run per game ({count}: YouTube and Twitch collection, their checks, the "
                 "eight analyzers), queued through the webserver, launched by the daemon "
                 "(4 runs at once, 2 per API pool), every step a Celery task; mean of "
-                f"{len(by_workers[1])} rounds each, in the order {listed}. Steps are "
-                "STEP_START to STEP_SUCCESS summed over all runs. On this 2-core machine the "
-                "second worker's steps compete for the same two cores with the first, the run "
-                "processes, the daemon, the code server and the webserver, so the steps take "
-                "longer in all and the wall time gains nothing: this row shows contention, not "
-                "what a second machine gives. Most of the wall time is not steps at all: a run "
-                f"waited {queued:.0f} s on average from queued to started (the daemon's tick, "
-                "the pool's limit of 2 runs per API, the run's own `dagster` process starting) "
-                f"and then ran {running:.0f} s, of which its steps took about "
-                f"{(steps_one + steps_two) / 2 / count:.0f} s. A second worker pays off when it "
-                "has cores (or a machine) of its own and the runs' steps outweigh their "
-                f"start. Load average at the end: {load:.1f} on {psutil.cpu_count()} cores."
+                f"{len(by_workers[1])} rounds each, in the order {listed}; two rounds of the "
+                f"same setting differed by up to {spread:.0%}, so the ratio is only as good as "
+                "that. On this 2-core machine the two workers share the same two cores with "
+                "each other, the run processes, the daemon, the code server, the webserver and "
+                "Postgres: a second worker brings no CPU, only the overlap of one step's waits "
+                "(HTTP, Postgres) with another's work, so the row mostly shows contention, not "
+                "what a second machine gives. The steps (STEP_START to STEP_SUCCESS, summed "
+                f"over the runs) took {steps_one:.0f} s with one worker and {steps_two:.0f} s "
+                "with two. Most of the wall time is not steps at all: a run waited "
+                f"{queued:.0f} s on average from queued to started (the daemon's ticks, the "
+                "pool's limit of 2 runs per API, the run's own `dagster` process starting) "
+                f"and then ran {running:.0f} s. Load average at the end: {load:.1f} on "
+                f"{psutil.cpu_count()} cores, from other work on the machine."
             ),
         )
     ]
