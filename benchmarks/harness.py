@@ -31,8 +31,14 @@ BENCHMARKS: tuple[str, ...] = (
     "sensor",
     "hot_tier",
     "api",
+    "workers",
 )
 """Benchmark modules of this package, in table order (`api` joins when its module exists)."""
+
+HEAVY: tuple[str, ...] = ("workers",)
+"""Benchmarks that start a whole deployment of processes even at smoke size. The smoke test
+leaves them out: `test_scale_out.py` drives the same deployment (`intel_assets_tests.deployment`)
+in every test run."""
 
 
 class BenchmarkBroken(AssertionError):

@@ -14,9 +14,9 @@ import time
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NoReturn
 
-from intel_assets import migrate, services, warning_filters
+from intel_assets import deployment, execution, migrate, services, warning_filters
 from intel_assets.settings import PROJECT_ROOT, Settings, redact_url
 
 if TYPE_CHECKING:
@@ -47,6 +47,8 @@ def runtime_environment(
             "PYTHONWARNINGS": warning_filters.python_warnings(env.get("PYTHONWARNINGS")),
         }
     )
+    if execution.executor_name(env) == "celery":
+        env.update(execution.celery_environment(endpoints.redis_url, env))
     return env
 
 
@@ -60,7 +62,12 @@ def prepare_dagster_home(settings: Settings) -> Path:
         if link.resolve() == target.resolve():
             return home
         link.unlink()
-    link.symlink_to(target)
+    try:
+        link.symlink_to(target)
+    except FileExistsError:
+        # Another process (a code server, daemon or worker starting beside this one) won.
+        if link.resolve() != target.resolve():
+            raise
     return home
 
 
@@ -350,6 +357,121 @@ def _cmd_simulator(args: argparse.Namespace) -> int:
     return 0
 
 
+def _exec_server(command: Sequence[str], env: Mapping[str, str]) -> NoReturn:
+    """Replace this process with a long-running server, so signals reach it directly.
+
+    A signal this process ignores would stay ignored across exec (a script's background job
+    starts with Ctrl-C ignored); the server gets the default actions instead.
+    """
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, signal.SIG_DFL)
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os.chdir(PROJECT_ROOT)
+    os.execve(command[0], list(command), dict(env))
+
+
+def _deployment_environment(settings: Settings) -> dict[str, str]:
+    """Services up and migrated; the environment of a code server, webserver or daemon."""
+    endpoints = prepare(settings)
+    env = runtime_environment(settings, endpoints)
+    env.update(deployment.code_server_environment(env))
+    return deployment.with_venv_on_path(env)
+
+
+def _cmd_code_server(args: argparse.Namespace) -> int:
+    env = _deployment_environment(Settings.from_env())
+    where = f"{args.host}:{args.port}"
+    executor = execution.executor_name(env)
+    print(
+        f"intel-assets: code location {deployment.LOCATION_NAME} on {where} (executor: {executor})",
+        file=sys.stderr,
+    )
+    return _exec_server(deployment.code_server_command(args.host, args.port), env)
+
+
+def _cmd_webserver(args: argparse.Namespace) -> int:
+    env = _deployment_environment(Settings.from_env())
+    host, port = deployment.code_server_address(env)
+    print(
+        f"intel-assets: Dagster UI on http://{args.host}:{args.port}, code server {host}:{port}",
+        file=sys.stderr,
+    )
+    return _exec_server(deployment.webserver_command(args.host, args.port), env)
+
+
+def _cmd_daemon(args: argparse.Namespace) -> int:
+    env = _deployment_environment(Settings.from_env())
+    host, port = deployment.code_server_address(env)
+    print(f"intel-assets: Dagster daemon, code server {host}:{port}", file=sys.stderr)
+    return _exec_server(deployment.daemon_command(), env)
+
+
+def _cmd_worker(args: argparse.Namespace) -> int:
+    import socket
+
+    import yaml
+
+    settings = Settings.from_env()
+    endpoints = prepare(settings)
+    env = runtime_environment(settings, endpoints)
+    env.update(execution.celery_environment(endpoints.redis_url, env))
+    name = args.name or f"intel-{socket.gethostname()}-{os.getpid()}"
+    # One file per worker, replaced whole: workers starting together never read a half-written
+    # file (dagster-celery would then start without the late-acknowledgement settings).
+    safe_name = "".join(c if c.isalnum() or c in "-_." else "_" for c in name)
+    config_path = settings.dagster_home / f"celery-worker-{safe_name}.yaml"
+    partial = config_path.with_suffix(f".{os.getpid()}.tmp")
+    partial.write_text(yaml.safe_dump(execution.worker_config_yaml(env), sort_keys=True))
+    partial.replace(config_path)
+    queues = args.queue or [execution.CELERY_QUEUE]
+    print(
+        f"intel-assets: Celery worker {name} on {redact_url(env['CELERY_BROKER_URL'])}, "
+        f"queues {', '.join(queues)}, concurrency {args.concurrency}",
+        file=sys.stderr,
+    )
+    command = deployment.worker_command(
+        name, config_path, concurrency=args.concurrency, queues=queues, loglevel=args.loglevel
+    )
+    return _exec_server(command, deployment.with_venv_on_path(env))
+
+
+def _add_deployment_commands(sub: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None:
+    """The commands of a deployment on several machines (README: Running on more than one)."""
+    p = sub.add_parser("code-server", help="serve the code location over gRPC (dagster api grpc)")
+    p.add_argument("--host", default="127.0.0.1", help="address to listen on (0.0.0.0: all)")
+    p.add_argument("--port", type=int, default=deployment.DEFAULT_CODE_SERVER_PORT)
+    p.set_defaults(func=_cmd_code_server)
+
+    p = sub.add_parser(
+        "webserver", help="serve the Dagster UI, loading the code location from the code server"
+    )
+    p.add_argument("--host", default="127.0.0.1")
+    p.add_argument("--port", type=int, default=3000)
+    p.set_defaults(func=_cmd_webserver)
+
+    p = sub.add_parser(
+        "daemon", help="run the Dagster daemon (schedules, sensors, run queue, run monitoring)"
+    )
+    p.set_defaults(func=_cmd_daemon)
+
+    p = sub.add_parser(
+        "worker", help="run a Celery worker that executes steps (with INTEL_EXECUTOR=celery)"
+    )
+    p.add_argument("--name", help="worker name, unique among the workers (default: host-pid)")
+    p.add_argument(
+        "--concurrency", type=int, default=1, help="steps this worker runs at once (default 1)"
+    )
+    p.add_argument(
+        "--queue",
+        action="append",
+        default=None,
+        help=f"queue to take steps from (repeatable; default {execution.CELERY_QUEUE})",
+    )
+    p.add_argument("--loglevel", default="INFO")
+    p.set_defaults(func=_cmd_worker)
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The command-line grammar of `intel-assets`."""
     parser = argparse.ArgumentParser(
@@ -410,6 +532,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--verbose", action="store_true", help="log every request")
     p.set_defaults(func=_cmd_simulator)
 
+    _add_deployment_commands(sub)
+
     # Listed for --help only: main() hands everything after `test` to pytest unparsed.
     sub.add_parser(
         "test", help="run ruff, pyright and pytest (every argument after `test` goes to pytest)"
@@ -426,6 +550,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(arguments)
     try:
         return int(args.func(args))
-    except (services.ServiceError, migrate.MigrationError) as error:
+    except (
+        services.ServiceError,
+        migrate.MigrationError,
+        execution.ExecutionConfigError,
+    ) as error:
         print(f"intel-assets: {error}", file=sys.stderr)
         return 2

@@ -15,6 +15,8 @@ from intel_assets.defs.analysis.definitions import defs as analysis_defs
 from intel_assets.defs.archive.definitions import defs as archive_defs
 from intel_assets.defs.collection.assets import CollectionPolicy
 from intel_assets.defs.collection.definitions import defs as collection_defs
+from intel_assets.defs.operations.definitions import defs as operations_defs
+from intel_assets.execution import executor_from_environment
 from intel_assets.resources.archive import ArchiveStore
 from intel_assets.resources.hot_tier import RedisHotTier
 from intel_assets.resources.twitch import TwitchResource
@@ -62,11 +64,18 @@ def build_resources() -> dict[str, object]:
 
 @dg.definitions
 def defs() -> dg.Definitions:
-    """Creator Intel's asset graph, checks, schedules and sensors, with their resources."""
+    """Creator Intel's asset graph, checks, schedules and sensors, with their resources.
+
+    Every job runs its steps with the executor `INTEL_EXECUTOR` selects (`execution.py`).
+    """
     domains: list[dg.Definitions] = [
         collection_defs,
         analysis_defs,
         aggregation_defs,
         archive_defs,
+        operations_defs,
     ]
-    return dg.Definitions.merge(*domains, dg.Definitions(resources=build_resources()))
+    return dg.Definitions.merge(
+        *domains,
+        dg.Definitions(resources=build_resources(), executor=executor_from_environment(os.environ)),
+    )

@@ -25,7 +25,13 @@ Metrics (all prefixed `intel_`):
 | `rows_written_total` | counter | table | rows the warehouse wrote (committed) |
 | `data_age_seconds` | gauge | game, source | time since the game's last good collection |
 | `collection_failures_in_row` | gauge | game, source | failed collections since the last success |
+| `run_outcomes_total` | counter | job, outcome | runs that ended (success, failure, canceled) |
+| `run_duration_seconds` | histogram | job | seconds from a run's start to its end |
+| `analyzer_outcomes_total` | counter | analyzer, outcome | results fresh, stale, rejected, failed |
 | `metrics_source_up` | gauge | source | 1 if Redis / Postgres answered this scrape |
+
+Run outcomes and durations are counted by `run_outcomes_sensor` in the daemon, once per run
+whichever machine ran it; analyzer outcomes by the analysis assets.
 """
 
 import logging
@@ -46,7 +52,12 @@ from prometheus_client.core import (
 )
 from prometheus_client.registry import Collector
 
-from intel_assets.observability import read_api_metrics, read_rows_written
+from intel_assets.observability import (
+    read_analyzer_outcomes,
+    read_api_metrics,
+    read_rows_written,
+    read_run_metrics,
+)
 from intel_assets.resources.breaker import BreakerStatus
 from intel_assets.resources.errors import StateUnavailableError
 from intel_assets.resources.hot_tier import RedisHotTier
@@ -195,6 +206,7 @@ class IntelCollector(Collector):
         for table, count in sorted(read_rows_written(client).items()):
             rows.add_metric([table], count)
         families: list[Metric] = [calls, errors, latency, rows]
+        families += _run_families(client)
         families += self._quota_families()
         families += self._breaker_families()
         rate = read_rate_status(client)
@@ -259,6 +271,32 @@ class IntelCollector(Collector):
                 age.add_metric([row["game"], row["source"]], row["age_seconds"])
             failures.add_metric([row["game"], row["source"]], row["failures_in_row"])
         return [age, failures]
+
+
+def _run_families(client: redis.Redis) -> list[Metric]:
+    """Run outcomes and durations per job, and analysis outcomes per analyzer."""
+    runs = read_run_metrics(client)
+    outcomes = CounterMetricFamily(
+        "intel_run_outcomes", "Runs that ended, per job and outcome.", labels=["job", "outcome"]
+    )
+    for (job, outcome), count in sorted(runs.outcomes.items()):
+        outcomes.add_metric([job, outcome], count)
+    durations = HistogramMetricFamily(
+        "intel_run_duration_seconds", "Seconds from a run's start to its end.", labels=["job"]
+    )
+    for job, total in sorted(runs.duration_sum.items()):
+        bounds = sorted(
+            ((le, n) for (j, le), n in runs.duration_buckets.items() if j == job),
+            key=lambda item: _bucket_bound(item[0]),
+        )
+        durations.add_metric([job], [(le, float(n)) for le, n in bounds], total)
+    analyzers = CounterMetricFamily(
+        "intel_analyzer_outcomes", "Analysis results per analyzer and outcome.",
+        labels=["analyzer", "outcome"],
+    )  # fmt: skip
+    for (analyzer, outcome), count in sorted(read_analyzer_outcomes(client).items()):
+        analyzers.add_metric([analyzer, outcome], count)
+    return [outcomes, durations, analyzers]
 
 
 def build_registry(redis_url: str, postgres_url: str | None) -> CollectorRegistry:

@@ -33,6 +33,25 @@ The warehouse counts what it writes, after each committed transaction:
     intel:metrics:rows_written         field `table` → rows written (counter; `replace_many`
                                                        and `append_rows` of PostgresWarehouse)
 
+Every run that ends is counted once by `run_outcomes_sensor`, in the daemon, whichever machine
+ran it (a run's id is remembered for a week, so a sensor tick evaluated twice counts nothing
+twice):
+
+    intel:metrics:runs:outcomes         field `job|outcome` → runs that ended so (counter;
+                                                              outcome: success, failure, canceled)
+    intel:metrics:runs:duration_sum     field `job`         → seconds from start to end, summed
+    intel:metrics:runs:duration_count   field `job`         → runs timed (those that started)
+    intel:metrics:runs:duration_bucket  field `job|le`      → runs that took <= le seconds
+                                                              (cumulative; RUN_DURATION_BUCKETS)
+    intel:metrics:runs:counted:{run_id} "1" once the run is counted, for COUNTED_RUN_TTL_SECONDS
+
+The analysis assets count each analyzer's result per game and run:
+
+    intel:metrics:analyzer:outcomes     field `analyzer|outcome` → results (counter; outcome:
+                                        `fresh` written, `stale` written but a collection it
+                                        reads failed last, `rejected` failed its blocking
+                                        confidence check and was not written, `failed` raised)
+
 `intel_assets.metrics` exposes all of it to Prometheus.
 """
 
@@ -51,6 +70,20 @@ LATENCY_SUM_KEY = "intel:metrics:api:latency_sum"
 LATENCY_COUNT_KEY = "intel:metrics:api:latency_count"
 LATENCY_BUCKET_KEY = "intel:metrics:api:latency_bucket"
 ROWS_WRITTEN_KEY = "intel:metrics:rows_written"
+RUN_OUTCOMES_KEY = "intel:metrics:runs:outcomes"
+RUN_DURATION_SUM_KEY = "intel:metrics:runs:duration_sum"
+RUN_DURATION_COUNT_KEY = "intel:metrics:runs:duration_count"
+RUN_DURATION_BUCKET_KEY = "intel:metrics:runs:duration_bucket"
+RUN_COUNTED_PREFIX = "intel:metrics:runs:counted:"
+COUNTED_RUN_TTL_SECONDS = 7 * 24 * 3600
+ANALYZER_OUTCOMES_KEY = "intel:metrics:analyzer:outcomes"
+RUN_OUTCOMES = ("success", "failure", "canceled")
+ANALYZER_OUTCOMES = ("fresh", "stale", "rejected", "failed")
+# Upper bounds (seconds) of the run duration histogram: a game's collection takes seconds, its
+# analysis tens of seconds, a week's backfill or a month's archive minutes.
+RUN_DURATION_BUCKETS: tuple[float, ...] = (
+    5.0, 15.0, 30.0, 60.0, 120.0, 300.0, 600.0, 1800.0, 3600.0, 7200.0,
+)  # fmt: skip
 # Upper bounds (seconds) of the latency histogram: local answers take milliseconds, Google's
 # tens to hundreds, a slow or stuck API seconds up to the timeout.
 LATENCY_BUCKETS: tuple[float, ...] = (0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
@@ -184,3 +217,138 @@ def read_rows_written(client: redis.Redis) -> dict[str, int]:
     """Rows written per table since the counters began (one round trip)."""
     raw: Mapping[str, str] = client.hgetall(ROWS_WRITTEN_KEY)  # type: ignore[assignment]
     return {table: int(rows) for table, rows in raw.items()}
+
+
+# KEYS: the run's "counted" marker, then the four run hashes. ARGV: TTL of the marker, the
+# `job|outcome` field, the job, the duration in seconds ("" when the run never started), then
+# the `job|le` fields of the buckets the duration falls in. Counts the run only if the marker
+# was not there, so counting is idempotent per run.
+_RECORD_RUN_LUA = """
+if not redis.call('SET', KEYS[1], '1', 'NX', 'EX', ARGV[1]) then
+  return 0
+end
+redis.call('HINCRBY', KEYS[2], ARGV[2], 1)
+if ARGV[4] ~= '' then
+  redis.call('HINCRBYFLOAT', KEYS[3], ARGV[3], ARGV[4])
+  redis.call('HINCRBY', KEYS[4], ARGV[3], 1)
+  for i = 5, #ARGV do
+    redis.call('HINCRBY', KEYS[5], ARGV[i], 1)
+  end
+end
+return 1
+"""
+
+
+@dataclass(frozen=True)
+class RunOutcome:
+    """A run that ended, as the metrics count it.
+
+    Attributes:
+        run_id: The run's id.
+        job: The job's name (`__ASSET_JOB` for assets materialized from the UI or a sensor
+            without a job of their own).
+        outcome: "success", "failure" or "canceled".
+        duration_seconds: From the run's start to its end; None when it never started (a run
+            canceled in the queue).
+    """
+
+    run_id: str
+    job: str
+    outcome: str
+    duration_seconds: float | None
+
+
+def record_run_outcomes(client: redis.Redis, outcomes: list[RunOutcome]) -> int:
+    """Count runs that ended, each at most once whoever reports it; how many were new.
+
+    Raises:
+        redis.RedisError: Redis did not answer (the caller retries: nothing is lost).
+    """
+    script = client.register_script(_RECORD_RUN_LUA)
+    pipe = client.pipeline(transaction=False)
+    for run in outcomes:
+        buckets: list[str] = []
+        seconds = run.duration_seconds
+        if seconds is not None:
+            buckets = [f"{run.job}|{_le_label(b)}" for b in RUN_DURATION_BUCKETS if seconds <= b]
+            buckets.append(f"{run.job}|+Inf")
+        script(
+            keys=[
+                RUN_COUNTED_PREFIX + run.run_id,
+                RUN_OUTCOMES_KEY,
+                RUN_DURATION_SUM_KEY,
+                RUN_DURATION_COUNT_KEY,
+                RUN_DURATION_BUCKET_KEY,
+            ],
+            args=[
+                COUNTED_RUN_TTL_SECONDS,
+                f"{run.job}|{run.outcome}",
+                run.job,
+                "" if run.duration_seconds is None else repr(float(run.duration_seconds)),
+                *buckets,
+            ],
+            client=pipe,
+        )
+    return sum(int(new) for new in pipe.execute())
+
+
+@dataclass
+class RunMetrics:
+    """Every run metric in Redis, as a Prometheus exporter would expose it.
+
+    Attributes:
+        outcomes: (job, outcome) to runs.
+        duration_sum: job to seconds summed.
+        duration_count: job to runs timed.
+        duration_buckets: (job, le) to cumulative runs.
+    """
+
+    outcomes: dict[tuple[str, str], int] = field(default_factory=dict)
+    duration_sum: dict[str, float] = field(default_factory=dict)
+    duration_count: dict[str, int] = field(default_factory=dict)
+    duration_buckets: dict[tuple[str, str], int] = field(default_factory=dict)
+
+
+def read_run_metrics(client: redis.Redis) -> RunMetrics:
+    """Read every run metric in one pipelined round trip."""
+    pipe = client.pipeline(transaction=False)
+    for key in (
+        RUN_OUTCOMES_KEY,
+        RUN_DURATION_SUM_KEY,
+        RUN_DURATION_COUNT_KEY,
+        RUN_DURATION_BUCKET_KEY,
+    ):
+        pipe.hgetall(key)
+    outcomes, sums, counts, buckets = pipe.execute()
+    return RunMetrics(
+        outcomes={_split2(k): int(v) for k, v in outcomes.items()},
+        duration_sum={k: float(v) for k, v in sums.items()},
+        duration_count={k: int(v) for k, v in counts.items()},
+        duration_buckets={_split2(k): int(v) for k, v in buckets.items()},
+    )
+
+
+def record_analyzer_outcomes(client: redis.Redis, outcomes: Mapping[str, str]) -> bool:
+    """Count one analysis run's result per analyzer (analyzer name to outcome).
+
+    Like the other metrics this never fails what it counts: if Redis does not answer, the
+    outcomes go uncounted and a warning is logged.
+
+    Returns:
+        Whether Redis recorded them.
+    """
+    pipe = client.pipeline(transaction=False)
+    for analyzer, outcome in outcomes.items():
+        pipe.hincrby(ANALYZER_OUTCOMES_KEY, f"{analyzer}|{outcome}", 1)
+    try:
+        pipe.execute()
+    except (redis.RedisError, OSError) as error:
+        log.warning("analyzer outcomes not recorded (%s: %s)", type(error).__name__, error)
+        return False
+    return True
+
+
+def read_analyzer_outcomes(client: redis.Redis) -> dict[tuple[str, str], int]:
+    """(analyzer, outcome) to results since the counters began (one round trip)."""
+    raw: Mapping[str, str] = client.hgetall(ANALYZER_OUTCOMES_KEY)  # type: ignore[assignment]
+    return {_split2(key): int(count) for key, count in raw.items()}

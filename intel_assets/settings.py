@@ -33,6 +33,12 @@ ENVIRONMENT_VARIABLES: Mapping[str, str] = {
     "TWITCH_CLIENT_SECRET": "Twitch application client secret",
     "TWITCH_API_URL": "Twitch Helix base up to and including /helix",
     "TWITCH_AUTH_URL": "Twitch OAuth base of the token endpoint",
+    "INTEL_EXECUTOR": "celery: every job's steps go to Celery workers (default: in the run)",
+    "INTEL_CELERY_BROKER_URL": "Celery broker (default: INTEL_REDIS_URL's server, next database)",
+    "INTEL_CELERY_BACKEND_URL": "Celery results (default: INTEL_REDIS_URL's server, database + 2)",
+    "INTEL_CELERY_VISIBILITY_TIMEOUT_SECONDS": "when a lost worker's step goes to another worker",
+    "INTEL_CODE_SERVER_HOST": "host of the code server for deploy/workspace.yaml (localhost)",
+    "INTEL_CODE_SERVER_PORT": "port of the code server for deploy/workspace.yaml (4266)",
 }
 
 

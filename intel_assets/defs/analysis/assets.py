@@ -13,7 +13,8 @@ A run, for one game:
 2. runs each analyzer on the frames it needs (`registry.run`), marked stale when a collection
    feeding it failed last; its `as_of` is the newest snapshot among those frames;
 3. drops results failing the blocking confidence check, writes the others' history rows in one
-   transaction, then their hot-tier envelopes (a Redis failure is reported, not fatal);
+   transaction, counts each analyzer's outcome for Prometheus, then writes the results'
+   hot-tier envelopes (a Redis failure is reported, not fatal);
 4. reads both tiers back to check they agree and reports each result as metadata.
 
 An analyzer that raises does not cost the others their results: they are written and
@@ -49,6 +50,7 @@ from intel_assets.defs.analysis.store import (
     write_hot_tier,
 )
 from intel_assets.defs.collection.assets import twitch_streams, youtube_videos
+from intel_assets.observability import record_analyzer_outcomes
 from intel_assets.partitions import games_partitions
 from intel_assets.resources.hot_tier import RedisHotTier
 from intel_assets.resources.warehouse import PostgresWarehouse
@@ -255,6 +257,7 @@ def analyse_game(
 
     outcomes: list[_Outcome] = []
     errors: dict[str, str] = {}
+    counted: dict[str, str] = {}  # analyzer to outcome, for the Prometheus metrics
     for spec in analyzers:
         analysis_started = time.perf_counter()
         try:
@@ -264,12 +267,15 @@ def analyse_game(
         except Exception as error:  # one analyzer's bug must not cost the others their results
             context.log.error(f"{spec.name} failed on {game_key}: {type(error).__name__}: {error}")
             errors[spec.name] = f"{type(error).__name__}: {error}"
+            counted[spec.name] = "failed"
             continue
         verdict = confidence_in_range(result)
         if not verdict.passed:
             context.log.error(f"{spec.name} on {game_key}: {verdict.description}; not written")
+            counted[spec.name] = "rejected"
             yield verdict
             continue
+        counted[spec.name] = "stale" if stale_sources else "fresh"
         rows = sum(len(frames[source]) for source in spec.needs)
         seconds = time.perf_counter() - analysis_started
         outcomes.append(_Outcome(result, rows, list(stale_sources), seconds))
@@ -281,6 +287,7 @@ def analyse_game(
 
     results = [o.result for o in outcomes]
     write_history(warehouse, results)
+    record_analyzer_outcomes(hot_tier.client(), counted)
     ttls = {spec.name: spec.ttl_seconds for spec in analyzers}
     hot_tier_error = write_hot_tier(hot_tier, results, ttls)
     if hot_tier_error is not None:
