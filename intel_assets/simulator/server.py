@@ -127,7 +127,13 @@ class _Handler(BaseHTTPRequestHandler):
         except Exception:
             logger.exception("simulator: %s %s failed", verb, path)
             answer = _Answer(500, _json({"error": "Internal Server Error", "status": 500}), {})
-        self._send(answer, now)
+        try:
+            self._send(answer, now)
+        except (BrokenPipeError, ConnectionResetError):
+            # The client gave up (its timeout, or a test ending); nothing is left to answer.
+            self.close_connection = True
+            logger.debug("simulator %s %s: the client hung up before the answer", verb, path)
+            return
         logger.debug(
             "simulator %s %s %s -> %d in %.1f ms",
             api,
