@@ -13,8 +13,10 @@ own time to send and read, so the figures are upper bounds of the server's.
 
 SPEC is JSON: {"base_url" (http://host:port), "paths" (cycled in order), "rate" (requests/s),
 "seconds", "warmup_seconds" (sent, not counted), "headers", "timeout_seconds"}; optionally
-"closed_loop": {"concurrency", "seconds"} for a saturation run after the open-loop one. The
-result is JSON on stdout: per request [path, status, latency_s] and each run's wall time.
+"closed_loop": {"concurrency", "seconds"} for a saturation run after the open-loop one, and
+"burst": {"callers", "rounds", "pause_seconds"} for rounds of `callers` requests all due at the
+same instant (many clients arriving at once), the first round a warm-up. The result is JSON on
+stdout: per request [path, status, latency_s] and each run's wall time.
 """
 
 import asyncio
@@ -131,8 +133,11 @@ async def open_loop(spec: dict[str, Any]) -> dict[str, Any]:
     saturation = None
     if spec.get("closed_loop"):
         saturation = await closed_loop(connections, paths, spec["closed_loop"])
+    bursts = None
+    if spec.get("burst"):
+        bursts = await burst(connections, paths, spec["burst"])
     connections.close()
-    return {"requests": measured, "wall_seconds": wall, "closed_loop": saturation}
+    return {"requests": measured, "wall_seconds": wall, "closed_loop": saturation, "burst": bursts}
 
 
 async def closed_loop(
@@ -152,6 +157,25 @@ async def closed_loop(
 
     started = time.perf_counter()
     await asyncio.gather(*(worker() for _ in range(int(spec["concurrency"]))))
+    return {"requests": done, "wall_seconds": time.perf_counter() - started}
+
+
+async def burst(connections: Connections, paths: list[str], spec: dict[str, Any]) -> dict[str, Any]:
+    """`rounds` rounds of `callers` requests due at one instant; the first round is not counted.
+
+    Latency counts from the round's instant, so a caller that waits for a connection or for the
+    server to finish the others waits in its figure.
+    """
+    callers = int(spec["callers"])
+    done: list[Result] = []
+    started = time.perf_counter()
+    for round_index in range(int(spec["rounds"]) + 1):
+        sink: list[Result] = [] if round_index == 0 else done
+        due = time.perf_counter()
+        await asyncio.gather(
+            *(_one(connections, paths[i % len(paths)], due, sink) for i in range(callers))
+        )
+        await asyncio.sleep(float(spec.get("pause_seconds", 1.0)))
     return {"requests": done, "wall_seconds": time.perf_counter() - started}
 
 
