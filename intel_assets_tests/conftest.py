@@ -11,6 +11,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 import uuid
 from collections.abc import Iterator
@@ -242,6 +243,22 @@ def redis_url(endpoints: services.Endpoints) -> str:
 def hot_tier(redis_url: str) -> RedisHotTier:
     """The hot-tier resource on this test's Redis database."""
     return RedisHotTier(url=redis_url)
+
+
+@pytest.fixture
+def server_state() -> Iterator[Path]:
+    """A state folder for servers the test starts itself, outside pytest's temporary folders.
+
+    Run as root, pgserver runs Postgres as a user of its own and opens the folder's parents to
+    it, but every pytest process that starts (the other worker's subprocesses included) makes
+    `/tmp/pytest-of-root` private again, so a Postgres restarted under `tmp_path` can find its
+    own folder shut. A short path also keeps the Postgres socket under Unix's 107 bytes. Every
+    server left under the folder is stopped, and the folder removed, when the test ends.
+    """
+    root = Path(tempfile.mkdtemp(prefix="intel-state-"))
+    yield root / "state"
+    services.stop(Settings(state_dir=root))
+    shutil.rmtree(root, ignore_errors=True)
 
 
 def free_port() -> int:

@@ -42,8 +42,8 @@ def _kill_hard(pid: int) -> None:
         time.sleep(0.05)
 
 
-def test_killed_servers_recover_with_their_data(tmp_path: Path):
-    settings = Settings(state_dir=tmp_path / "state")
+def test_killed_servers_recover_with_their_data(server_state: Path):
+    settings = Settings(state_dir=server_state)
     endpoints = cli.prepare(settings)
     try:
         with psycopg.connect(endpoints.postgres_url, autocommit=True) as conn:
@@ -92,8 +92,10 @@ def _descendants(pid: int) -> list[psutil.Process]:
         "sigterm",
     ],
 )
-def test_ctrl_c_or_sigterm_stops_the_main_command_and_all_it_started(tmp_path: Path, stop_by: str):
-    settings = Settings(state_dir=tmp_path / "state")
+def test_ctrl_c_or_sigterm_stops_the_main_command_and_all_it_started(
+    tmp_path: Path, server_state: Path, stop_by: str
+):
+    settings = Settings(state_dir=server_state)
     # Started as a script's background job is, with Ctrl-C ignored: `dagster dev` and the
     # webserver and daemon it starts must not inherit that.
     running = start_dagster_dev(settings, free_port(), tmp_path / "dev.log", ignore_ctrl_c=True)
