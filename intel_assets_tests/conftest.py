@@ -15,7 +15,7 @@ import tempfile
 import time
 import uuid
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -34,6 +34,9 @@ from intel_assets_tests import clock
 TEST_DATABASE_PREFIX = "intel_test_"
 # Each pytest process has its own databases and Redis server, so sessions may run side by side.
 SESSION_ID = str(os.getpid())
+# Redis databases of the session's server: 0 is the tests' (emptied for each test), 1 to 3 the
+# scale-out test's, this one the session's `dagster dev`.
+DAGSTER_DEV_REDIS_DB = 15
 
 
 def pytest_report_header() -> str:
@@ -239,6 +242,12 @@ def redis_url(endpoints: services.Endpoints) -> str:
     return url
 
 
+def with_redis_db(url: str, database: int) -> str:
+    """The session's embedded Redis socket URL, on another database."""
+    assert url.startswith("unix://") and url.endswith("?db=0"), url
+    return url[: -len("0")] + str(database)
+
+
 @pytest.fixture
 def hot_tier(redis_url: str) -> RedisHotTier:
     """The hot-tier resource on this test's Redis database."""
@@ -371,8 +380,17 @@ def stop_dagster_dev(process: "subprocess.Popen[bytes]") -> None:
 def dagster_dev(
     test_settings: Settings, endpoints: services.Endpoints, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[DagsterDev]:
-    """The README's main command, running for the whole session on the test servers."""
+    """The README's main command, running for the whole session on the test servers.
+
+    Its daemon collects on the machine's clock for as long as the session lasts, so it keeps a
+    Redis database of its own: on the tests' database its quota spends, run counts and locks
+    would land in whichever test runs beside it.
+    """
     log_path = tmp_path_factory.mktemp("dagster_dev") / "dev.log"
-    running = start_dagster_dev(test_settings, free_port(), log_path)
+    url = with_redis_db(endpoints.redis_url, DAGSTER_DEV_REDIS_DB)
+    client = redis.Redis.from_url(url)
+    client.flushdb()
+    client.close()
+    running = start_dagster_dev(replace(test_settings, redis_url=url), free_port(), log_path)
     yield running
     stop_dagster_dev(running.process)

@@ -38,7 +38,7 @@ from intel_assets.settings import PROJECT_ROOT, with_database
 from intel_assets.simulator import Fault, Simulator
 from intel_assets.simulator.server import RunningSimulator
 from intel_assets_tests import deployment
-from intel_assets_tests.conftest import create_test_database, drop_test_database
+from intel_assets_tests.conftest import create_test_database, drop_test_database, with_redis_db
 
 # The simulator stands still here, so every collection of a game sees the same world.
 FROZEN_AT = datetime(2026, 6, 15, 18, 0, tzinfo=UTC)
@@ -74,12 +74,6 @@ def _ledger_units(redis_url: str, database: int) -> dict[str, int]:
             units[parts[3]] = units.get(parts[3], 0) + int(client.get(key) or 0)
     client.close()
     return units
-
-
-def with_redis_db(url: str, database: int) -> str:
-    """The embedded Redis socket URL of the session, on another database."""
-    assert url.startswith("unix://") and url.endswith("?db=0"), url
-    return url[: -len("0")] + str(database)
 
 
 def _flush(redis_url: str, *databases: int) -> None:
