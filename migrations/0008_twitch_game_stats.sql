@@ -53,7 +53,7 @@ CREATE INDEX twitch_game_stats_hourly_hour ON twitch_game_stats_hourly (hour_sta
 CREATE TABLE twitch_game_top_streamers (
     game_key TEXT NOT NULL,
     day DATE NOT NULL,
-    rank SMALLINT NOT NULL CHECK (rank BETWEEN 1 AND 10),
+    rank INTEGER NOT NULL CHECK (rank BETWEEN 1 AND 10),
     user_id TEXT NOT NULL,
     user_login TEXT,                            -- as the streamer's last snapshot of the day had it
     user_name TEXT,

@@ -176,6 +176,8 @@ class MonthlyArchiveConfig(dg.Config):
         "duration_performance",
         "regional_performance",
         "premiere_performance",
+        "twitch_game_stats",
+        "twitch_game_stats_monthly",
     ],
     kinds={"parquet", "s3", "postgres"},
     group_name="archive",
