@@ -227,6 +227,44 @@ class DailyHistory(ApiModel):
     days: list[DailyMetrics] = Field(description="Days with data, oldest first.")
 
 
+TwitchGrain = Literal["hour", "day", "month"]
+"""The periods of the Twitch statistics: UTC hours, days or months."""
+
+
+class TwitchStatsPeriod(ApiModel):
+    """A game's Twitch statistics over one UTC hour, day or month, from its stream snapshots.
+
+    A snapshot stands for the time to the same stream's next snapshot that day, at most the
+    collection interval I (30 min), and I / 2 when it is the stream's last that day.
+    """
+
+    period_start: datetime
+    hours_watched: float = Field(description="Sum of viewers x the time each snapshot stands for.")
+    hours_streamed: float = Field(description="Sum of the time each snapshot stands for.")
+    avg_viewers: float = Field(
+        description="hours_watched / the period's hours (1, 24, or the month's)."
+    )
+    avg_channels: float = Field(description="hours_streamed / the period's hours.")
+    viewer_ratio: float | None = Field(
+        description="hours_watched / hours_streamed; null when nothing streamed."
+    )
+    peak_viewers: int = Field(description="Most viewers of the game in one collection.")
+    peak_channels: int = Field(description="Most live streams of the game in one collection.")
+    unique_streamers: int = Field(description="Distinct broadcasters in the period.")
+
+
+class TwitchStatsHistory(ApiModel):
+    """A game's Twitch statistics of the periods starting in `[start, end)`."""
+
+    game_key: str
+    grain: TwitchGrain
+    start: datetime
+    end: datetime
+    periods: list[TwitchStatsPeriod] = Field(
+        description="Periods with a computed row, oldest first (zeros where nothing streamed)."
+    )
+
+
 class TrendingCategory(ApiModel):
     """A game's rank material over the window (`get_trending_categories`)."""
 

@@ -31,6 +31,7 @@ PATHS = [
     "/v1/games/{game}/intel/{analyzer}",
     "/v1/games/{game}/optimal-durations",
     "/v1/games/{game}/summary",
+    "/v1/games/{game}/twitch/stats",
     "/v1/quota",
     "/v1/trending",
 ]
