@@ -76,78 +76,102 @@ TOP_STREAMERS = 10
 
 _ORIGIN = "TIMESTAMPTZ '2000-01-01 00:00:00+00'"
 
-# The day's snapshots with the hours each stands for, computed once and read by three queries.
+# The day's snapshots with the hours each stands for, computed once (one sort by stream) and
+# read by the two queries below; only the columns they aggregate, so it stays small.
 _WEIGHTED = f"""
 CREATE TEMP TABLE twitch_weighted ON COMMIT DROP AS
-SELECT game_key, user_id, user_login, user_name, collected_at, viewer_count,
+SELECT game_key, user_id, collected_at, viewer_count,
     date_bin('1 hour', collected_at, {_ORIGIN}) AS hour_start,
     CASE WHEN next_at IS NULL THEN %(interval_seconds)s / 2.0
         ELSE least(extract(epoch FROM next_at - collected_at)::float8, %(interval_seconds)s)
     END / 3600.0 AS hours
 FROM (
-    SELECT game_key, user_id, user_login, user_name, collected_at, viewer_count,
+    SELECT game_key, user_id, collected_at, viewer_count,
         lead(collected_at) OVER (PARTITION BY game_key, stream_id ORDER BY collected_at) AS next_at
     FROM stream_snapshots WHERE collected_at >= %(start)s AND collected_at < %(end)s
 ) AS day_snapshots
 """
 
-# Every tracked game and every game with snapshots that day, crossed with the periods.
-_PERIOD_STATS = f"""
-WITH games AS (
-    SELECT unnest(%(games)s::text[]) AS game_key UNION SELECT game_key FROM twitch_weighted
+# The 24 hours, then the day from its hours (sums, largest peaks): every tracked game and every
+# game with snapshots crossed with the hours and the day (a NULL hour_start is the day's row).
+# An hour's distinct streamers come from its rows per (game, hour, streamer); the day's from
+# the top-streamer query, which groups by streamer anyway.
+_PERIOD_STATS = """
+WITH per_streamer AS (
+    SELECT game_key, hour_start, user_id, sum(viewer_count * hours) AS hours_watched,
+        sum(hours) AS hours_streamed, count(*) AS snapshot_count
+    FROM twitch_weighted GROUP BY 1, 2, 3
 ),
-periods AS (
-    SELECT generate_series(%(start)s::timestamptz, %(end)s::timestamptz - %(step)s::interval,
-        %(step)s::interval) AS period_start
-),
-by_period AS (
-    SELECT game_key, date_bin(%(step)s::interval, collected_at, {_ORIGIN}) AS period_start,
-        sum(viewer_count * hours) AS hours_watched, sum(hours) AS hours_streamed,
-        count(DISTINCT user_id) AS unique_streamers, count(*) AS snapshot_count
-    FROM twitch_weighted GROUP BY 1, 2
+hour_sums AS (
+    SELECT game_key, hour_start, sum(hours_watched) AS hours_watched,
+        sum(hours_streamed) AS hours_streamed, sum(snapshot_count) AS snapshot_count,
+        count(*) AS streamers
+    FROM per_streamer GROUP BY 1, 2
 ),
 collections AS (
-    SELECT game_key, collected_at, sum(viewer_count) AS viewers, count(*) AS streams
-    FROM twitch_weighted GROUP BY 1, 2
+    SELECT game_key, hour_start, collected_at, sum(viewer_count) AS viewers, count(*) AS streams
+    FROM twitch_weighted GROUP BY 1, 2, 3
 ),
-peaks AS (
-    SELECT game_key, date_bin(%(step)s::interval, collected_at, {_ORIGIN}) AS period_start,
-        max(viewers) AS peak_viewers, max(streams) AS peak_channels,
+hour_peaks AS (
+    SELECT game_key, hour_start, max(viewers) AS peak_viewers, max(streams) AS peak_channels,
         count(*) AS collection_count
     FROM collections GROUP BY 1, 2
+),
+hours AS (SELECT * FROM hour_sums JOIN hour_peaks USING (game_key, hour_start)),
+periods_with_data AS (
+    SELECT game_key, hour_start, hours_watched, hours_streamed, snapshot_count, streamers,
+        peak_viewers, peak_channels, collection_count
+    FROM hours
+    UNION ALL
+    SELECT game_key, NULL, sum(hours_watched), sum(hours_streamed), sum(snapshot_count), NULL,
+        max(peak_viewers), max(peak_channels), sum(collection_count)
+    FROM hours GROUP BY game_key
+),
+games AS (
+    SELECT unnest(%(games)s::text[]) AS game_key UNION SELECT game_key FROM hour_sums
+),
+periods AS (
+    SELECT generate_series(%(start)s::timestamptz, %(end)s::timestamptz - interval '1 hour',
+        interval '1 hour') AS hour_start, 1.0::float8 AS period_hours
+    UNION ALL SELECT NULL, 24.0
 )
-SELECT g.game_key, p.period_start,
-    coalesce(b.hours_watched, 0) AS hours_watched,
-    coalesce(b.hours_streamed, 0) AS hours_streamed,
-    coalesce(b.hours_watched, 0) / %(period_hours)s AS avg_viewers,
-    coalesce(b.hours_streamed, 0) / %(period_hours)s AS avg_channels,
-    b.hours_watched / nullif(b.hours_streamed, 0) AS viewer_ratio,
-    coalesce(k.peak_viewers, 0)::bigint AS peak_viewers,
-    coalesce(k.peak_channels, 0)::int AS peak_channels,
-    coalesce(b.unique_streamers, 0)::int AS unique_streamers,
-    coalesce(b.snapshot_count, 0)::int AS snapshot_count,
-    coalesce(k.collection_count, 0)::int AS collection_count
+SELECT g.game_key, p.hour_start,
+    coalesce(d.hours_watched, 0) AS hours_watched,
+    coalesce(d.hours_streamed, 0) AS hours_streamed,
+    coalesce(d.hours_watched, 0) / p.period_hours AS avg_viewers,
+    coalesce(d.hours_streamed, 0) / p.period_hours AS avg_channels,
+    d.hours_watched / nullif(d.hours_streamed, 0) AS viewer_ratio,
+    coalesce(d.peak_viewers, 0)::bigint AS peak_viewers,
+    coalesce(d.peak_channels, 0)::int AS peak_channels,
+    coalesce(d.streamers, 0)::int AS unique_streamers,
+    coalesce(d.snapshot_count, 0)::int AS snapshot_count,
+    coalesce(d.collection_count, 0)::int AS collection_count
 FROM games AS g CROSS JOIN periods AS p
-LEFT JOIN by_period AS b USING (game_key, period_start)
-LEFT JOIN peaks AS k USING (game_key, period_start)
+LEFT JOIN periods_with_data AS d
+    ON d.game_key = g.game_key AND d.hour_start IS NOT DISTINCT FROM p.hour_start
 ORDER BY 2, 1
 """
 
+# The login and name are those of the streamer's last snapshot of the day (the smallest stream
+# id if two streams of theirs were in that collection), looked up for the top ten only.
 _TOP_STREAMERS = """
-SELECT game_key, rank, user_id, user_login, user_name, hours_watched, hours_streamed,
-    hours_watched / hours_streamed AS avg_viewers, peak_viewers
-FROM (
-    SELECT game_key, user_id,
-        (array_agg(user_login ORDER BY collected_at DESC))[1] AS user_login,
-        (array_agg(user_name ORDER BY collected_at DESC))[1] AS user_name,
-        sum(viewer_count * hours) AS hours_watched, sum(hours) AS hours_streamed,
-        max(viewer_count) AS peak_viewers,
+WITH per_streamer AS (
+    SELECT game_key, user_id, sum(viewer_count * hours) AS hours_watched,
+        sum(hours) AS hours_streamed, max(viewer_count) AS peak_viewers,
+        max(collected_at) AS last_at,
         row_number() OVER (PARTITION BY game_key
-            ORDER BY sum(viewer_count * hours) DESC, sum(hours) DESC, user_id) AS rank
+            ORDER BY sum(viewer_count * hours) DESC, sum(hours) DESC, user_id) AS rank,
+        count(*) OVER (PARTITION BY game_key) AS streamers
     FROM twitch_weighted GROUP BY game_key, user_id
-) AS per_streamer
-WHERE rank <= %(top)s
-ORDER BY game_key, rank
+)
+SELECT DISTINCT ON (t.game_key, t.rank) t.game_key, t.rank, t.user_id, s.user_login,
+    s.user_name, t.hours_watched, t.hours_streamed,
+    t.hours_watched / t.hours_streamed AS avg_viewers, t.peak_viewers, t.streamers
+FROM per_streamer AS t
+JOIN stream_snapshots AS s
+    ON s.game_key = t.game_key AND s.collected_at = t.last_at AND s.user_id = t.user_id
+WHERE t.rank <= %(top)s
+ORDER BY t.game_key, t.rank, s.stream_id
 """
 
 
@@ -194,15 +218,18 @@ def compute_day_stats(
         # A day of every game's snapshots sorts in memory instead of spilling to disk.
         cur.execute("SET LOCAL work_mem = '256MB'")
         cur.execute(_WEIGHTED, params)
-        cur.execute(_PERIOD_STATS, {**params, "step": "1 day", "period_hours": 24.0})
-        daily = _frame(cur).rename(columns={"period_start": "day"})
-        cur.execute(_PERIOD_STATS, {**params, "step": "1 hour", "period_hours": 1.0})
-        hourly = _frame(cur).rename(columns={"period_start": "hour_start"})
+        cur.execute(_PERIOD_STATS, params)
+        periods = _frame(cur)
         cur.execute(_TOP_STREAMERS, params)
         top = _frame(cur)
-    daily["day"] = day
-    top["day"] = day
+    is_day = periods["hour_start"].isna()
+    daily = periods[is_day].drop(columns=["hour_start"]).assign(day=day)
+    # Every streamer of a game is counted in its top-streamer rows' `streamers`.
+    streamers = top.groupby("game_key")["streamers"].max() if len(top) else pd.Series()
+    daily["unique_streamers"] = daily["game_key"].map(streamers).fillna(0).astype("int64")
+    hourly = periods[~is_day].copy()
     hourly["hour_start"] = pd.to_datetime(hourly["hour_start"], utc=True)
+    top["day"] = day
     return (
         daily.reindex(columns=list(DAILY_STATS_COLUMNS)),
         hourly.reindex(columns=list(HOURLY_STATS_COLUMNS)),
