@@ -6,6 +6,7 @@ by which time the last hour of the day has been rolled up.
 
 import dagster as dg
 
+from intel_assets.defs.aggregation.channel_growth import channel_growth
 from intel_assets.defs.aggregation.checks import daily_tables_checks, hourly_metrics_checks
 from intel_assets.defs.aggregation.daily import daily_rollup
 from intel_assets.defs.aggregation.hourly import hourly_metrics
@@ -21,7 +22,13 @@ from intel_assets.defs.aggregation.twitch_checks import (
 from intel_assets.defs.aggregation.twitch_stats import twitch_game_stats, twitch_game_stats_monthly
 from intel_assets.defs.limits import max_runtime
 
-DAILY_ASSETS = [daily_rollup, duration_performance, regional_performance, premiere_performance]
+DAILY_ASSETS = [
+    daily_rollup,
+    duration_performance,
+    regional_performance,
+    premiere_performance,
+    channel_growth,
+]
 
 # An hour rolls up in seconds and a week's backfill in about a minute.
 hourly_metrics_job = dg.define_asset_job(

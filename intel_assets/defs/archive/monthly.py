@@ -178,6 +178,7 @@ class MonthlyArchiveConfig(dg.Config):
         "premiere_performance",
         "twitch_game_stats",
         "twitch_game_stats_monthly",
+        "channel_growth",
     ],
     kinds={"parquet", "s3", "postgres"},
     group_name="archive",

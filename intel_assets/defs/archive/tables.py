@@ -177,6 +177,7 @@ CHANNEL_SNAPSHOTS = ArchivedTable(
         ("subscriber_count", I64, True),
         ("video_count", I64, True),
         ("view_count", I64, True),
+        ("fetched_at", TS, True),
     ),
 )
 
@@ -378,6 +379,30 @@ TWITCH_TOP_STREAMERS = ArchivedTable(
     ),
 )
 
+CHANNEL_GROWTH = ArchivedTable(
+    name="channel_growth",
+    time_column="day",
+    key_columns=("game_key", "day", "channel_id"),
+    schema=_schema(
+        ("game_key", STR, False),
+        ("day", DATE, False),
+        ("channel_id", STR, False),
+        ("title", STR, True),
+        ("fetched_at", TS, False),
+        ("subscriber_count", I64, True),
+        ("view_count", I64, True),
+        ("video_count", I64, True),
+        *((f"{count}_change_{days}d", I64, True)
+          for count in ("subscribers", "views", "videos") for days in (1, 7, 30)),
+        ("fetched_at_1d", TS, True),
+        ("fetched_at_7d", TS, True),
+        ("fetched_at_30d", TS, True),
+        ("subscribers_growth_7d", F64, True),
+        ("rank_7d_absolute", I32, True),
+        ("rank_7d_relative", I32, True),
+    ),
+)  # fmt: skip
+
 ARCHIVED_TABLES: tuple[ArchivedTable, ...] = (
     VIDEO_SNAPSHOTS,
     STREAM_SNAPSHOTS,
@@ -392,6 +417,7 @@ ARCHIVED_TABLES: tuple[ArchivedTable, ...] = (
     TWITCH_GAME_STATS_HOURLY,
     TWITCH_TOP_STREAMERS,
     TWITCH_GAME_STATS_MONTHLY,
+    CHANNEL_GROWTH,
 )
 """Every table the monthly archive writes, snapshots first."""
 

@@ -167,6 +167,7 @@ def seed_month(warehouse: PostgresWarehouse) -> dict[str, int]:
         "twitch_game_stats_hourly": 1,
         "twitch_game_top_streamers": 1,
         "twitch_game_stats_monthly": 1,
+        "channel_growth": 1,
     }
 
 
@@ -206,6 +207,16 @@ def _seed_twitch_stats(warehouse: PostgresWarehouse) -> None:
         [
             ("valorant", date(2026, 3, 2), 1, "u1", "ü_login", None, 2.5, 0.5, 5.0, 5),
             ("valorant", date(2026, 4, 2), 1, "u1", "ü_login", None, 2.5, 0.5, 5.0, 5),
+        ],
+        scope=days,
+    )  # fmt: skip
+    warehouse.replace_rows(
+        "channel_growth",
+        ["game_key", "day", "channel_id", "fetched_at", "subscriber_count",
+         "subscribers_change_7d", "rank_7d_absolute"],
+        [
+            ("fortnite", date(2026, 3, 31), "c1", ts(2026, 3, 31, 10), 1200, 70, 1),
+            ("fortnite", date(2026, 4, 1), "c1", ts(2026, 4, 1, 10), None, None, None),
         ],
         scope=days,
     )  # fmt: skip
