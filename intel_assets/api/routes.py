@@ -27,6 +27,8 @@ from intel_assets.api.schemas import (
     Analysis,
     AnalyzerName,
     Breaker,
+    ChannelGrowth,
+    ChannelGrowthList,
     DailyHistory,
     DailyMetrics,
     DurationBucket,
@@ -55,6 +57,7 @@ DEFAULT_HOURS = 24
 DEFAULT_DAYS = 30
 DEFAULT_WINDOW_DAYS = 7
 TWITCH_MAX_DAYS: dict[str, int] = {"hour": 31, "day": 366, "month": 3660}
+CHANNELS_MAX = 500
 
 
 def _iso_datetime(value: Any) -> Any:
@@ -395,6 +398,36 @@ def game_twitch_stats(
         start=start,
         end=end,
         periods=[TwitchStatsPeriod.model_validate(row) for row in rows],
+    )
+
+
+@router.get(
+    "/games/{game}/channels",
+    summary="The game's YouTube channels by growth",
+    responses=NOT_FOUND,
+    dependencies=[query_parameters("day", "limit")],
+)
+def game_channels(
+    game: GameKey,
+    store: StoreDep,
+    day: Annotated[
+        IsoDate | None,
+        Query(description="The UTC day; default: the newest day computed, up to today."),
+    ] = None,
+    limit: Annotated[int, Query(ge=1, le=CHANNELS_MAX, description="Most channels answered.")] = 50,
+) -> ChannelGrowthList:
+    """The YouTube channels behind the game's videos that day, fastest-growing first.
+
+    Subscribers, views and videos at the day's last fetch and their change over 1, 7 and 30
+    days (`channel_growth`). Twitch broadcasters' follower counts are not available: Twitch
+    serves them only with a user token, and the project uses an app token.
+    """
+    store.games.require(game)
+    if day is None:
+        day = store.latest_channel_day(game, datetime.now(UTC).date())
+    rows = [] if day is None else store.channel_growth(game, day, limit)
+    return ChannelGrowthList(
+        game_key=game, day=day, channels=[ChannelGrowth.model_validate(r) for r in rows]
     )
 
 

@@ -29,6 +29,7 @@ from psycopg_pool import PoolTimeout
 from intel_assets.analyzers.decay import AnalysisResult
 from intel_assets.analyzers.registry import ANALYZERS
 from intel_assets.catalog import Catalog, GameConfig
+from intel_assets.defs.aggregation.channel_growth import CHANNEL_GROWTH_COLUMNS
 from intel_assets.defs.aggregation.daily import DAILY_COLUMNS
 from intel_assets.defs.aggregation.hourly import HOURLY_COLUMNS
 from intel_assets.defs.aggregation.twitch_stats import STAT_COLUMNS
@@ -311,6 +312,15 @@ _TWITCH_STATS = {
     )
     for grain, (table, period) in _TWITCH_PERIODS.items()
 }
+_CHANNEL_GROWTH = sql.SQL(
+    "SELECT {columns} FROM channel_growth WHERE game_key = %s AND day = %s"
+    " ORDER BY rank_7d_absolute NULLS LAST, subscriber_count DESC NULLS LAST, channel_id"
+    " LIMIT %s"
+).format(
+    columns=sql.SQL(", ").join(
+        map(sql.Identifier, (c for c in CHANNEL_GROWTH_COLUMNS if c not in ("game_key", "day")))
+    )
+)
 _SNAPSHOT_ROWS = {
     platform: _select(
         SNAPSHOT_COLUMNS[platform],
@@ -443,6 +453,18 @@ class IntelStore:
     ) -> list[dict[str, Any]]:
         """The game's Twitch statistics of the `grain` periods starting in `[start, end)`."""
         return self._rows(_TWITCH_STATS[grain], (game_key, start, end))
+
+    def latest_channel_day(self, game_key: str, on_or_before: date) -> date | None:
+        """The newest day up to `on_or_before` with `channel_growth` rows for the game."""
+        rows = self._rows(
+            sql.SQL("SELECT max(day) AS day FROM channel_growth WHERE game_key = %s AND day <= %s"),
+            (game_key, on_or_before),
+        )
+        return rows[0]["day"] if rows else None
+
+    def channel_growth(self, game_key: str, day: date, limit: int) -> list[dict[str, Any]]:
+        """The game's `channel_growth` rows of `day`, fastest-growing first, at most `limit`."""
+        return self._rows(_CHANNEL_GROWTH, (game_key, day, limit))
 
     def trending(self, days: int, as_of: datetime) -> list[dict[str, Any]]:
         """`get_trending_categories`: games by opportunity over the complete days before `as_of`."""

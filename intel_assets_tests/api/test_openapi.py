@@ -25,6 +25,7 @@ PATHS = [
     "/health/detail",
     "/metrics",
     "/v1/games",
+    "/v1/games/{game}/channels",
     "/v1/games/{game}/daily",
     "/v1/games/{game}/hourly",
     "/v1/games/{game}/intel",

@@ -249,6 +249,7 @@ GAME_ROUTES = [
     "/v1/games/{game}/daily",
     "/v1/games/{game}/optimal-durations",
     "/v1/games/{game}/twitch/stats",
+    "/v1/games/{game}/channels",
 ]
 
 
@@ -398,3 +399,38 @@ def test_twitch_stats_of_an_unknown_grain_is_422(api: httpx.Client):
 
     assert answer.status_code == 422
     assert answer.json()["detail"][0]["loc"] == ["query", "grain"]
+
+
+def test_channels_are_the_stored_days_rows_fastest_growing_first(
+    api: httpx.Client, seeded: Seeded, stored: PostgresWarehouse
+):
+    answer = api.get(f"/v1/games/{GAME}/channels")
+    limited = api.get(f"/v1/games/{GAME}/channels", params={"limit": 2})
+    other_day = api.get(f"/v1/games/{GAME}/channels", params={"day": "2026-01-01"})
+
+    assert (answer.status_code, limited.status_code, other_day.status_code) == (200, 200, 200)
+    body = answer.json()
+    # Default: the newest computed day, yesterday's (the pipeline filled it).
+    assert body["day"] == seeded.day.isoformat()
+    rows = stored.fetch_dicts(
+        "SELECT channel_id, subscriber_count, rank_7d_absolute FROM channel_growth"
+        " WHERE game_key = %s AND day = %s",
+        (GAME, seeded.day),
+    )
+    assert len(rows) > 0 and len(body["channels"]) == min(len(rows), 50)
+    # One day of history: no 7-day change, so no rank; the largest channels come first.
+    assert all(c["rank_7d_absolute"] is None for c in body["channels"])
+    counts = [c["subscriber_count"] for c in body["channels"] if c["subscriber_count"]]
+    assert counts == sorted(counts, reverse=True)
+    by_id = {r["channel_id"]: r for r in rows}
+    for channel in body["channels"]:
+        assert channel["subscriber_count"] == by_id[channel["channel_id"]]["subscriber_count"]
+    assert [c["channel_id"] for c in limited.json()["channels"]] == [
+        c["channel_id"] for c in body["channels"][:2]
+    ]
+    assert other_day.json() == {"game_key": GAME, "day": "2026-01-01", "channels": []}
+
+
+@pytest.mark.parametrize("limit", ["0", "501", "many"])
+def test_channels_beyond_1_to_500_are_422(api: httpx.Client, limit: str):
+    assert api.get(f"/v1/games/{GAME}/channels", params={"limit": limit}).status_code == 422
