@@ -16,6 +16,7 @@ from intel_assets.defs.aggregation.performance import (
     regional_performance,
 )
 from intel_assets.defs.aggregation.twitch_checks import (
+    channel_growth_checks,
     twitch_game_stats_checks,
     twitch_game_stats_monthly_checks,
 )
@@ -83,6 +84,7 @@ defs = dg.Definitions(
         daily_tables_checks,
         twitch_game_stats_checks,
         twitch_game_stats_monthly_checks,
+        channel_growth_checks,
     ],
     jobs=[
         hourly_metrics_job,

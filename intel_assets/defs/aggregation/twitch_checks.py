@@ -20,6 +20,11 @@
 - `twitch_game_stats_monthly_agrees_with_days` (blocking): hours and snapshots are the sums of
   the month's stored days, peaks their maxima, averages the hours over the month's hours, and
   no figure is negative.
+
+`channel_growth` (it lives here beside the other statistics of this issue):
+- `channel_growth_covers_every_channel_seen` (blocking): one row per game and channel with a
+  channel snapshot that day, none for any other, and every change measured from an earlier
+  fetch than the counts it changes.
 """
 
 import math
@@ -29,6 +34,7 @@ from typing import Any
 
 import dagster as dg
 
+from intel_assets.defs.aggregation.channel_growth import channel_growth
 from intel_assets.defs.aggregation.twitch_stats import (
     STAT_COLUMNS,
     twitch_game_stats,
@@ -325,4 +331,48 @@ def twitch_game_stats_monthly_checks(
             "rows_checked": dg.MetadataValue.int(len(rows)),
             "month_hours": dg.MetadataValue.float(month_hours),
         },
+    )
+
+
+CHANNELS_COVERED = dg.AssetCheckSpec(
+    "channel_growth_covers_every_channel_seen",
+    asset=channel_growth,
+    blocking=True,
+    description="One row per game and channel with a channel snapshot that day, none for any "
+    "other, each change measured from an earlier fetch.",
+)
+
+
+@dg.multi_asset_check(specs=[CHANNELS_COVERED], can_subset=True, name="channel_growth_checks")
+def channel_growth_checks(
+    context: dg.AssetCheckExecutionContext, warehouse: PostgresWarehouse
+) -> Iterator[dg.AssetCheckResult]:
+    """The day's channel rows against the channel snapshots of the same day."""
+    window = run_time_window(context, channel_growth.key, daily_partitions)
+    if window is None:
+        yield not_evaluated(CHANNELS_COVERED, "channel_growth has no materialized day")
+        return
+    rows = warehouse.fetch_dicts(
+        "WITH seen AS (SELECT DISTINCT game_key, channel_id FROM channel_snapshots"
+        " WHERE collected_at >= %s AND collected_at < %s),"
+        " stored AS (SELECT * FROM channel_growth WHERE day >= %s AND day < %s)"
+        " SELECT coalesce(s.game_key, g.game_key) AS game_key,"
+        " coalesce(s.channel_id, g.channel_id) AS channel_id, s.channel_id IS NOT NULL AS seen,"
+        " g.channel_id IS NOT NULL AS stored, g.fetched_at, g.fetched_at_1d, g.fetched_at_7d,"
+        " g.fetched_at_30d FROM seen AS s FULL JOIN stored AS g"
+        " ON g.game_key = s.game_key AND g.channel_id = s.channel_id ORDER BY 1, 2",
+        (window.start, window.end, window.start.date(), window.end.date()),
+    )
+    problems = []
+    for r in rows:
+        label = f"{r['game_key']} {r['channel_id']}"
+        if not r["stored"]:
+            problems.append(f"{label}: seen that day but no row")
+        elif not r["seen"]:
+            problems.append(f"{label}: a row but no snapshot that day")
+        for column in ("fetched_at_1d", "fetched_at_7d", "fetched_at_30d"):
+            if r["stored"] and r[column] is not None and r[column] >= r["fetched_at"]:
+                problems.append(f"{label}: {column} is not before fetched_at")
+    yield check_result(
+        CHANNELS_COVERED, problems, {"rows_checked": dg.MetadataValue.int(len(rows))}
     )

@@ -7,7 +7,9 @@ import pandas as pd
 import pytest
 
 from intel_assets.defs.aggregation.channel_growth import CHANNEL_GROWTH_COLUMNS, channel_growth
+from intel_assets.defs.aggregation.twitch_checks import channel_growth_checks
 from intel_assets.resources.warehouse import PostgresWarehouse
+from intel_assets_tests.defs.check_results import evaluations, failed
 from intel_assets_tests.defs.snapshot_rows import insert_channels
 
 DAY = date(2026, 3, 20)
@@ -110,10 +112,14 @@ def test_a_day_of_channels_equals_an_independent_pandas_computation(
     _seed(warehouse)
 
     result = dg.materialize(
-        [channel_growth], partition_key=DAY.isoformat(), resources={"warehouse": warehouse}
+        [channel_growth, channel_growth_checks],
+        partition_key=DAY.isoformat(),
+        resources={"warehouse": warehouse},
     )
 
     assert result.success
+    assert failed(evaluations(result)) == {}
+    assert set(evaluations(result)) == {"channel_growth_covers_every_channel_seen"}
     stored = warehouse.fetch_frame(b"SELECT * FROM channel_growth ORDER BY game_key, channel_id")
     stored = stored[list(CHANNEL_GROWTH_COLUMNS)]
     snapshots = warehouse.fetch_frame(b"SELECT * FROM channel_snapshots")
@@ -150,3 +156,29 @@ def test_a_day_of_channels_equals_an_independent_pandas_computation(
     assert rows[("fortnite", "c5")]["rank_7d_relative"] == 2
     assert rows[("fortnite", "c1")]["rank_7d_absolute"] == 1  # +70, the most subscribers
     assert rows[("minecraft", "c5")]["rank_7d_relative"] == 1
+
+
+def test_the_check_catches_a_missing_and_an_extra_channel(warehouse: PostgresWarehouse):
+    _seed(warehouse)
+    with dg.instance_for_test() as instance:
+        assert dg.materialize(
+            [channel_growth],
+            partition_key=DAY.isoformat(),
+            resources={"warehouse": warehouse},
+            instance=instance,
+        ).success
+        with warehouse.connection() as conn:
+            conn.execute("DELETE FROM channel_growth WHERE channel_id = 'c3'")
+            conn.execute("UPDATE channel_growth SET channel_id = 'c6' WHERE channel_id = 'c7'")
+
+        # Run alone, the check reads the latest materialized day.
+        result = dg.materialize(
+            [channel_growth, channel_growth_checks],
+            selection=dg.AssetSelection.checks(channel_growth_checks),
+            resources={"warehouse": warehouse},
+            instance=instance,
+            raise_on_error=False,
+        )
+
+    # c3 and c7 are seen without a row; c6 has a row but was not seen that day.
+    assert failed(evaluations(result)) == {"channel_growth_covers_every_channel_seen": 3}
