@@ -26,6 +26,7 @@ BENCHMARKS: tuple[str, ...] = (
     "quota",
     "ingest",
     "hourly",
+    "twitch_stats",
     "backfill",
     "archive",
     "sensor",

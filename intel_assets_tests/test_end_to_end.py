@@ -2,8 +2,9 @@
 
 Collection runs through the real sensor (`seed_history` steps the clock hour by hour; each
 YouTube collection is followed by the eight analyses), then the day's 24 hours are rolled up in
-one single-run backfill, the day's daily tables follow, the month is archived and retention
-runs, each with its checks. The simulated day is yesterday by the test clock (`clock.ANCHOR`).
+one single-run backfill, the day's daily tables and Twitch statistics follow, the month's
+Twitch statistics, the month is archived and retention runs, each with its checks. The simulated
+day is yesterday by the test clock (`clock.ANCHOR`).
 """
 
 from datetime import UTC, date, datetime, timedelta
@@ -16,6 +17,7 @@ from dagster_aws.s3 import S3Resource
 
 from intel_assets.defs.aggregation.definitions import DAILY_ASSETS
 from intel_assets.defs.aggregation.hourly import hourly_metrics
+from intel_assets.defs.aggregation.twitch_stats import twitch_game_stats, twitch_game_stats_monthly
 from intel_assets.defs.archive.monthly import monthly_archive
 from intel_assets.defs.archive.retention import retention
 from intel_assets.defs.collection.assets import CollectionPolicy
@@ -69,6 +71,8 @@ def test_a_simulated_day_runs_the_whole_graph_and_every_check_passes(
     last_hour = day_end - timedelta(hours=1)
     next_month = date(day.year + day.month // 12, day.month % 12 + 1, 1)
     archive = ArchiveStore(url=str(tmp_path / "archive"), s3=S3Resource())
+    # Twitch every 3 hours: the statistics weigh each snapshot with the same interval.
+    policy = CollectionPolicy(regions=REGIONS, twitch_interval_minutes=180)
     evaluated: set[dg.AssetCheckKey] = set()
     failed: list[str] = []
     text_numbers: list[str] = []
@@ -76,7 +80,7 @@ def test_a_simulated_day_runs_the_whole_graph_and_every_check_passes(
     def run(assets: list[dg.AssetsDefinition], **kwargs: Any) -> None:
         result = dg.materialize(
             [*assets, *_checks_of(check_defs, assets)],
-            resources={"warehouse": warehouse, "archive": archive},
+            resources={"warehouse": warehouse, "archive": archive, "collection_policy": policy},
             instance=instance,
             raise_on_error=False,
             **kwargs,
@@ -96,7 +100,7 @@ def test_a_simulated_day_runs_the_whole_graph_and_every_check_passes(
     ).running() as sim:
         resources = simulator_resources(
             sim.youtube_url, sim.twitch_url, sim.auth_url, warehouse, hot_tier,
-            CollectionPolicy(regions=REGIONS, twitch_interval_minutes=180),
+            policy,
         )  # fmt: skip
         report = seed_history(1, resources, end=day_end)
 
@@ -110,9 +114,11 @@ def test_a_simulated_day_runs_the_whole_graph_and_every_check_passes(
                 },
             )
             run(list(DAILY_ASSETS), partition_key=f"{day:%Y-%m-%d}")
+            run([twitch_game_stats], partition_key=f"{day:%Y-%m-%d}")
         with time_machine.travel(
             datetime(next_month.year, next_month.month, 1, 0, 30, tzinfo=UTC), tick=False
         ):
+            run([twitch_game_stats_monthly], partition_key=f"{day:%Y-%m}-01")
             run([monthly_archive], partition_key=f"{day:%Y-%m}-01")
             run(
                 [retention],

@@ -10,6 +10,8 @@ blocking reads on the event loop would stall every request behind one slow Postg
 Limits (a client asking beyond them gets 400 and the limit in words):
 - hourly history: at most `HOURLY_MAX_DAYS` days per request (default: the last 24 hours);
 - daily history: at most `DAILY_MAX_DAYS` days per request (default: the last 30 days);
+- Twitch statistics: at most `TWITCH_MAX_DAYS[grain]` days per request (default: the last 24
+  hours, 30 days or 12 months);
 - trending and optimal durations: windows of 1 to `WINDOW_MAX_DAYS` days (default 7).
 """
 
@@ -25,6 +27,8 @@ from intel_assets.api.schemas import (
     Analysis,
     AnalyzerName,
     Breaker,
+    ChannelGrowth,
+    ChannelGrowthList,
     DailyHistory,
     DailyMetrics,
     DurationBucket,
@@ -40,6 +44,9 @@ from intel_assets.api.schemas import (
     QuotaStatus,
     TrendingCategories,
     TrendingCategory,
+    TwitchGrain,
+    TwitchStatsHistory,
+    TwitchStatsPeriod,
 )
 from intel_assets.api.store import IntelStore
 
@@ -49,6 +56,8 @@ WINDOW_MAX_DAYS = 366
 DEFAULT_HOURS = 24
 DEFAULT_DAYS = 30
 DEFAULT_WINDOW_DAYS = 7
+TWITCH_MAX_DAYS: dict[str, int] = {"hour": 31, "day": 366, "month": 3660}
+CHANNELS_MAX = 500
 
 
 def _iso_datetime(value: Any) -> Any:
@@ -316,6 +325,109 @@ def game_daily(
         start=start,
         end=end,
         days=[DailyMetrics.model_validate(row) for row in rows],
+    )
+
+
+def _next_period_start(now: datetime, grain: str) -> datetime:
+    """The start of the first `grain` period (UTC) that begins at or after `now`."""
+    now = now.astimezone(UTC)
+    if grain == "hour":
+        return _next_hour(now)
+    day = now.replace(hour=0, minute=0, second=0, microsecond=0)
+    if grain == "day":
+        return day if day == now else day + timedelta(days=1)
+    month = day.replace(day=1)
+    if month == now:
+        return month
+    return month.replace(year=month.year + month.month // 12, month=month.month % 12 + 1)
+
+
+def _months_before(moment: datetime, months: int) -> datetime:
+    index = moment.year * 12 + moment.month - 1 - months
+    return moment.replace(year=index // 12, month=index % 12 + 1, day=1)
+
+
+@router.get(
+    "/games/{game}/twitch/stats",
+    summary="Twitch statistics by hour, day or month",
+    responses=NOT_FOUND,
+    dependencies=[query_parameters("start", "end", "grain")],
+)
+def game_twitch_stats(
+    game: GameKey,
+    store: StoreDep,
+    grain: Annotated[
+        TwitchGrain, Query(description="The periods: UTC `hour`, `day` or `month`.")
+    ] = "day",
+    start: Annotated[
+        IsoDateTime | None,
+        Query(
+            description="Periods starting at or after this (a date is its UTC midnight); "
+            "default: 24 hours, 30 days or 12 months before `end`."
+        ),
+    ] = None,
+    end: Annotated[
+        IsoDateTime | None,
+        Query(description="Periods starting before this; default: the start of the next period."),
+    ] = None,
+) -> TwitchStatsHistory:
+    """Hours watched and streamed, average and peak viewers and channels, unique streamers.
+
+    As the Twitch statistics sites define them, from the game's stream snapshots
+    (`twitch_game_stats`, `_hourly`, `_monthly`): the periods whose start is in `[start, end)`.
+    At most 31 days of hours, 366 days of days or 3,660 days of months per request.
+    """
+    store.games.require(game)
+    try:
+        end = end or _next_period_start(datetime.now(UTC), grain)
+        if start is None:
+            if grain == "month":
+                start = _months_before(end, 12)
+            else:
+                start = end - (timedelta(hours=24) if grain == "hour" else timedelta(days=30))
+    except (OverflowError, ValueError):
+        raise _bad_request("the range reaches outside the years 1 to 9999") from None
+    if end <= start:
+        raise _bad_request("end must be after start")
+    if end - start > timedelta(days=TWITCH_MAX_DAYS[grain]):
+        raise _too_long(TWITCH_MAX_DAYS[grain])
+    rows = store.twitch_stats(game, grain, start, end)
+    return TwitchStatsHistory(
+        game_key=game,
+        grain=grain,
+        start=start,
+        end=end,
+        periods=[TwitchStatsPeriod.model_validate(row) for row in rows],
+    )
+
+
+@router.get(
+    "/games/{game}/channels",
+    summary="The game's YouTube channels by growth",
+    responses=NOT_FOUND,
+    dependencies=[query_parameters("day", "limit")],
+)
+def game_channels(
+    game: GameKey,
+    store: StoreDep,
+    day: Annotated[
+        IsoDate | None,
+        Query(description="The UTC day; default: the newest day computed, up to today."),
+    ] = None,
+    limit: Annotated[int, Query(ge=1, le=CHANNELS_MAX, description="Most channels answered.")] = 50,
+) -> ChannelGrowthList:
+    """The YouTube channels behind the game's videos that day, fastest-growing first.
+
+    Subscribers, views and videos at the day's last fetch and their change over 1, 7 and 30
+    days (`channel_growth`). Twitch broadcasters' follower counts are not available: Twitch
+    serves them only with a user token, and the project uses an app token.
+    """
+    store.games.require(game)
+    if day is None:
+        day = store.latest_channel_day(game, datetime.now(UTC).date())
+    rows = [] if day is None else store.channel_growth(game, day, limit)
+    return ChannelGrowthList(
+        game_key=game, day=day, channels=[ChannelGrowth.model_validate(r) for r in rows]
     )
 
 

@@ -227,6 +227,85 @@ class DailyHistory(ApiModel):
     days: list[DailyMetrics] = Field(description="Days with data, oldest first.")
 
 
+TwitchGrain = Literal["hour", "day", "month"]
+"""The periods of the Twitch statistics: UTC hours, days or months."""
+
+
+class TwitchStatsPeriod(ApiModel):
+    """A game's Twitch statistics over one UTC hour, day or month, from its stream snapshots.
+
+    A snapshot stands for the time to the same stream's next snapshot that day, at most the
+    collection interval I (30 min), and I / 2 when it is the stream's last that day.
+    """
+
+    period_start: datetime
+    hours_watched: float = Field(description="Sum of viewers x the time each snapshot stands for.")
+    hours_streamed: float = Field(description="Sum of the time each snapshot stands for.")
+    avg_viewers: float = Field(
+        description="hours_watched / the period's hours (1, 24, or the month's)."
+    )
+    avg_channels: float = Field(description="hours_streamed / the period's hours.")
+    viewer_ratio: float | None = Field(
+        description="hours_watched / hours_streamed; null when nothing streamed."
+    )
+    peak_viewers: int = Field(description="Most viewers of the game in one collection.")
+    peak_channels: int = Field(description="Most live streams of the game in one collection.")
+    unique_streamers: int = Field(description="Distinct broadcasters in the period.")
+
+
+class TwitchStatsHistory(ApiModel):
+    """A game's Twitch statistics of the periods starting in `[start, end)`."""
+
+    game_key: str
+    grain: TwitchGrain
+    start: datetime
+    end: datetime
+    periods: list[TwitchStatsPeriod] = Field(
+        description="Periods with a computed row, oldest first (zeros where nothing streamed)."
+    )
+
+
+class ChannelGrowth(ApiModel):
+    """A YouTube channel behind the game's videos, and how fast it grows (`channel_growth`).
+
+    Counts are those of the channel's last fetch by the day's end; each change is measured
+    against the last fetch of the UTC day 1, 7 or 30 days before, and is null when that day had
+    no fetch or the channel hides the count.
+    """
+
+    channel_id: str
+    title: str | None
+    fetched_at: datetime = Field(description="When YouTube gave the counts.")
+    subscriber_count: int | None = Field(description="Null when the channel hides it.")
+    view_count: int | None
+    video_count: int | None
+    subscribers_change_1d: int | None
+    subscribers_change_7d: int | None
+    subscribers_change_30d: int | None
+    views_change_1d: int | None
+    views_change_7d: int | None
+    views_change_30d: int | None
+    videos_change_1d: int | None
+    videos_change_7d: int | None
+    videos_change_30d: int | None
+    fetched_at_7d: datetime | None = Field(description="The fetch the 7-day change is from.")
+    subscribers_growth_7d: float | None = Field(
+        description="subscribers_change_7d / the subscribers 7 days before."
+    )
+    rank_7d_absolute: int | None = Field(description="1 gained the most subscribers in 7 days.")
+    rank_7d_relative: int | None = Field(description="1 grew the most relative to its size.")
+
+
+class ChannelGrowthList(ApiModel):
+    """The game's channels on one UTC day, by 7-day subscriber growth."""
+
+    game_key: str
+    day: date | None = Field(description="The day (null when no day has been computed).")
+    channels: list[ChannelGrowth] = Field(
+        description="Fastest-growing first (absolute); channels without a 7-day change last."
+    )
+
+
 class TrendingCategory(ApiModel):
     """A game's rank material over the window (`get_trending_categories`)."""
 

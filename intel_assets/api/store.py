@@ -29,8 +29,10 @@ from psycopg_pool import PoolTimeout
 from intel_assets.analyzers.decay import AnalysisResult
 from intel_assets.analyzers.registry import ANALYZERS
 from intel_assets.catalog import Catalog, GameConfig
+from intel_assets.defs.aggregation.channel_growth import CHANNEL_GROWTH_COLUMNS
 from intel_assets.defs.aggregation.daily import DAILY_COLUMNS
 from intel_assets.defs.aggregation.hourly import HOURLY_COLUMNS
+from intel_assets.defs.aggregation.twitch_stats import STAT_COLUMNS
 from intel_assets.defs.analysis.store import hot_tier_key
 from intel_assets.defs.collection.store import effective_catalog
 from intel_assets.metrics import breaker_statuses, bucket_statuses
@@ -293,6 +295,32 @@ _HOURLY = _select(
 _DAILY = _select(
     DAILY_FIELDS, "intel_daily_metrics", "category_key = %s AND date >= %s AND date <= %s", "date"
 )
+# Each grain's table and its period column as a UTC instant (the day and month are dates).
+_TWITCH_PERIODS: dict[str, tuple[str, sql.Composable]] = {
+    "hour": ("twitch_game_stats_hourly", sql.SQL("hour_start")),
+    "day": ("twitch_game_stats", sql.SQL("day::timestamp AT TIME ZONE 'UTC'")),
+    "month": ("twitch_game_stats_monthly", sql.SQL("month::timestamp AT TIME ZONE 'UTC'")),
+}
+_TWITCH_STATS = {
+    grain: sql.SQL(
+        "SELECT {period} AS period_start, {columns} FROM {table}"
+        " WHERE game_key = %s AND {period} >= %s AND {period} < %s ORDER BY 1"
+    ).format(
+        period=period,
+        columns=sql.SQL(", ").join(map(sql.Identifier, STAT_COLUMNS)),
+        table=sql.Identifier(table),
+    )
+    for grain, (table, period) in _TWITCH_PERIODS.items()
+}
+_CHANNEL_GROWTH = sql.SQL(
+    "SELECT {columns} FROM channel_growth WHERE game_key = %s AND day = %s"
+    " ORDER BY rank_7d_absolute NULLS LAST, subscriber_count DESC NULLS LAST, channel_id"
+    " LIMIT %s"
+).format(
+    columns=sql.SQL(", ").join(
+        map(sql.Identifier, (c for c in CHANNEL_GROWTH_COLUMNS if c not in ("game_key", "day")))
+    )
+)
 _SNAPSHOT_ROWS = {
     platform: _select(
         SNAPSHOT_COLUMNS[platform],
@@ -419,6 +447,24 @@ class IntelStore:
     def daily(self, game_key: str, start: date, end: date) -> list[dict[str, Any]]:
         """The game's `intel_daily_metrics` rows from `start` to `end` (both included)."""
         return self._rows(_DAILY, (game_key, start, end))
+
+    def twitch_stats(
+        self, game_key: str, grain: str, start: datetime, end: datetime
+    ) -> list[dict[str, Any]]:
+        """The game's Twitch statistics of the `grain` periods starting in `[start, end)`."""
+        return self._rows(_TWITCH_STATS[grain], (game_key, start, end))
+
+    def latest_channel_day(self, game_key: str, on_or_before: date) -> date | None:
+        """The newest day up to `on_or_before` with `channel_growth` rows for the game."""
+        rows = self._rows(
+            sql.SQL("SELECT max(day) AS day FROM channel_growth WHERE game_key = %s AND day <= %s"),
+            (game_key, on_or_before),
+        )
+        return rows[0]["day"] if rows else None
+
+    def channel_growth(self, game_key: str, day: date, limit: int) -> list[dict[str, Any]]:
+        """The game's `channel_growth` rows of `day`, fastest-growing first, at most `limit`."""
+        return self._rows(_CHANNEL_GROWTH, (game_key, day, limit))
 
     def trending(self, days: int, as_of: datetime) -> list[dict[str, Any]]:
         """`get_trending_categories`: games by opportunity over the complete days before `as_of`."""

@@ -385,6 +385,8 @@ class Channel(Record):
         video_count: Public videos.
         view_count: Views of all its videos.
         uploads_playlist_id: The playlist of all its uploads (for playlistItems.list).
+        fetched_at: When YouTube was asked for these counts (set by the collection that paid
+            for them; a cached copy keeps it). None when unknown.
     """
 
     channel_id: str
@@ -397,6 +399,7 @@ class Channel(Record):
     video_count: BigCount | None
     view_count: BigCount | None
     uploads_playlist_id: str | None
+    fetched_at: AwareDatetime | None = None
 
     @classmethod
     def from_api(cls, item: Mapping[str, Any]) -> "Channel":

@@ -20,6 +20,7 @@ import httpx
 
 from intel_assets.defs.aggregation.definitions import DAILY_ASSETS
 from intel_assets.defs.aggregation.hourly import hourly_metrics
+from intel_assets.defs.aggregation.twitch_stats import twitch_game_stats
 from intel_assets.defs.collection.assets import CollectionPolicy
 from intel_assets.history import SeedReport, seed_history, simulator_resources
 from intel_assets.resources.hot_tier import RedisHotTier
@@ -39,7 +40,8 @@ def fill_through_pipeline(
 
     `seed_history` replays the hours through the collection sensor and the collection and
     analysis assets; then `hourly_metrics` covers the hours in one run and the daily assets
-    the day they begin on. `end` should be a UTC midnight, so the hours are one day's.
+    (and `twitch_game_stats`) the day they begin on. `end` should be a UTC midnight, so the
+    hours are one day's.
 
     Raises:
         ServingSetupError: A seeding run or a rollup failed.
@@ -74,6 +76,12 @@ def fill_through_pipeline(
                 DAILY_ASSETS,
                 partition_key=f"{start:%Y-%m-%d}",
                 resources={"warehouse": warehouse},
+                raise_on_error=False,
+            ),
+            dg.materialize(
+                [twitch_game_stats],
+                partition_key=f"{start:%Y-%m-%d}",
+                resources={"warehouse": warehouse, "collection_policy": CollectionPolicy()},
                 raise_on_error=False,
             ),
         ]

@@ -248,6 +248,8 @@ GAME_ROUTES = [
     "/v1/games/{game}/hourly",
     "/v1/games/{game}/daily",
     "/v1/games/{game}/optimal-durations",
+    "/v1/games/{game}/twitch/stats",
+    "/v1/games/{game}/channels",
 ]
 
 
@@ -268,6 +270,8 @@ def test_an_unknown_game_is_404_naming_the_known_ones(api: httpx.Client, route: 
         ("hourly", {"start": "1700000000"}, "start"),
         ("daily", {"start": "2026-02-30"}, "start"),
         ("daily", {"end": "2026-03-04T05:00"}, "end"),
+        ("twitch/stats", {"start": "2026-02-30"}, "start"),
+        ("twitch/stats", {"end": "last week"}, "end"),
     ],
 )
 def test_a_malformed_date_is_422_naming_the_parameter(
@@ -291,6 +295,14 @@ def test_a_malformed_date_is_422_naming_the_parameter(
         # 2025 has 365 days: 2025-01-01 to 2026-01-02 is 367 days with both ends.
         ("daily", {"start": "2025-01-01", "end": "2026-01-02"}, "longer than 366 days"),
         ("daily", {"end": "0001-01-05"}, "outside the years"),
+        ("twitch/stats", {"start": "2026-03-04", "end": "2026-03-04"}, "end must be after"),
+        (
+            "twitch/stats",
+            {"grain": "hour", "start": "2026-01-01", "end": "2026-02-01T01:00Z"},
+            "longer than 31 days",
+        ),
+        ("twitch/stats", {"start": "2025-01-01", "end": "2026-01-03"}, "longer than 366 days"),
+        ("twitch/stats", {"grain": "month", "end": "0001-03-01"}, "outside the years"),
     ],
 )
 def test_a_bad_range_is_400_saying_why(
@@ -352,3 +364,73 @@ def test_a_game_without_data_yet_is_known_but_has_nothing(
     assert summary.status_code == 200
     assert (summary.json()["youtube"], summary.json()["twitch"]) == (None, None)
     assert (hourly.status_code, hourly.json()["hours"]) == (200, [])
+
+
+def test_twitch_stats_by_day_and_hour_are_the_stored_rows(
+    api: httpx.Client, seeded: Seeded, stored: PostgresWarehouse
+):
+    by_day = api.get(f"/v1/games/{GAME}/twitch/stats")
+    by_hour = api.get(
+        f"/v1/games/{GAME}/twitch/stats",
+        params={"grain": "hour", "start": seeded.day.isoformat(), "end": seeded.end.isoformat()},
+    )
+
+    assert (by_day.status_code, by_hour.status_code) == (200, 200)
+    day = by_day.json()
+    # Default: the 30 days before the next midnight; yesterday is the only day computed.
+    assert _iso(day["end"]) == seeded.end + timedelta(days=1)
+    assert _iso(day["start"]) == seeded.end - timedelta(days=29)
+    (row,) = stored.fetch_dicts("SELECT * FROM twitch_game_stats WHERE game_key = %s", (GAME,))
+    (period,) = day["periods"]
+    assert _iso(period["period_start"]) == seeded.end - timedelta(days=1)
+    for field in ("hours_watched", "avg_viewers", "viewer_ratio", "peak_viewers"):
+        assert period[field] == pytest.approx(row[field])
+    assert row["hours_watched"] > 0 and row["peak_channels"] > 0  # Twitch was collected
+    hours = by_hour.json()["periods"]
+    assert [_iso(h["period_start"]) for h in hours] == [
+        seeded.end - timedelta(hours=24 - h) for h in range(24)
+    ]
+    assert sum(h["hours_watched"] for h in hours) == pytest.approx(period["hours_watched"])
+    assert max(h["peak_viewers"] for h in hours) == period["peak_viewers"]
+
+
+def test_twitch_stats_of_an_unknown_grain_is_422(api: httpx.Client):
+    answer = api.get(f"/v1/games/{GAME}/twitch/stats", params={"grain": "week"})
+
+    assert answer.status_code == 422
+    assert answer.json()["detail"][0]["loc"] == ["query", "grain"]
+
+
+def test_channels_are_the_stored_days_rows_fastest_growing_first(
+    api: httpx.Client, seeded: Seeded, stored: PostgresWarehouse
+):
+    answer = api.get(f"/v1/games/{GAME}/channels")
+    limited = api.get(f"/v1/games/{GAME}/channels", params={"limit": 2})
+    other_day = api.get(f"/v1/games/{GAME}/channels", params={"day": "2026-01-01"})
+
+    assert (answer.status_code, limited.status_code, other_day.status_code) == (200, 200, 200)
+    body = answer.json()
+    # Default: the newest computed day, yesterday's (the pipeline filled it).
+    assert body["day"] == seeded.day.isoformat()
+    rows = stored.fetch_dicts(
+        "SELECT channel_id, subscriber_count, rank_7d_absolute FROM channel_growth"
+        " WHERE game_key = %s AND day = %s",
+        (GAME, seeded.day),
+    )
+    assert len(rows) > 0 and len(body["channels"]) == min(len(rows), 50)
+    # One day of history: no 7-day change, so no rank; the largest channels come first.
+    assert all(c["rank_7d_absolute"] is None for c in body["channels"])
+    counts = [c["subscriber_count"] for c in body["channels"] if c["subscriber_count"]]
+    assert counts == sorted(counts, reverse=True)
+    by_id = {r["channel_id"]: r for r in rows}
+    for channel in body["channels"]:
+        assert channel["subscriber_count"] == by_id[channel["channel_id"]]["subscriber_count"]
+    assert [c["channel_id"] for c in limited.json()["channels"]] == [
+        c["channel_id"] for c in body["channels"][:2]
+    ]
+    assert other_day.json() == {"game_key": GAME, "day": "2026-01-01", "channels": []}
+
+
+@pytest.mark.parametrize("limit", ["0", "501", "many"])
+def test_channels_beyond_1_to_500_are_422(api: httpx.Client, limit: str):
+    assert api.get(f"/v1/games/{GAME}/channels", params={"limit": limit}).status_code == 422

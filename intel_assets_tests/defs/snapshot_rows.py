@@ -75,7 +75,9 @@ def insert_streams(warehouse: PostgresWarehouse, rows: Iterable[Mapping[str, Any
 
 def insert_channels(warehouse: PostgresWarehouse, rows: Iterable[Mapping[str, Any]]) -> int:
     """Write `channel_snapshots` rows; columns a row leaves out take harmless defaults."""
-    return _write(warehouse, "channel_snapshots", CHANNEL_COLUMNS, CHANNEL_DEFAULTS, rows)
+    return _write(
+        warehouse, "channel_snapshots", (*CHANNEL_COLUMNS, "fetched_at"), CHANNEL_DEFAULTS, rows
+    )
 
 
 def insert_analysis(

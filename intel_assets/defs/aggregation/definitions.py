@@ -6,6 +6,7 @@ by which time the last hour of the day has been rolled up.
 
 import dagster as dg
 
+from intel_assets.defs.aggregation.channel_growth import channel_growth
 from intel_assets.defs.aggregation.checks import daily_tables_checks, hourly_metrics_checks
 from intel_assets.defs.aggregation.daily import daily_rollup
 from intel_assets.defs.aggregation.hourly import hourly_metrics
@@ -14,9 +15,21 @@ from intel_assets.defs.aggregation.performance import (
     premiere_performance,
     regional_performance,
 )
+from intel_assets.defs.aggregation.twitch_checks import (
+    channel_growth_checks,
+    twitch_game_stats_checks,
+    twitch_game_stats_monthly_checks,
+)
+from intel_assets.defs.aggregation.twitch_stats import twitch_game_stats, twitch_game_stats_monthly
 from intel_assets.defs.limits import max_runtime
 
-DAILY_ASSETS = [daily_rollup, duration_performance, regional_performance, premiere_performance]
+DAILY_ASSETS = [
+    daily_rollup,
+    duration_performance,
+    regional_performance,
+    premiere_performance,
+    channel_growth,
+]
 
 # An hour rolls up in seconds and a week's backfill in about a minute.
 hourly_metrics_job = dg.define_asset_job(
@@ -39,9 +52,50 @@ daily_rollup_schedule = dg.build_schedule_from_partitioned_job(
     default_status=dg.DefaultScheduleStatus.RUNNING,
 )
 
+# Jobs of their own: a single-run backfill policy and a monthly partition do not mix with the
+# daily rollup's self-dependency in one job.
+twitch_game_stats_job = dg.define_asset_job(
+    "twitch_game_stats_job", selection=[twitch_game_stats], tags=max_runtime(30)
+)
+twitch_game_stats_schedule = dg.build_schedule_from_partitioned_job(
+    twitch_game_stats_job,
+    name="twitch_game_stats_schedule",
+    hour_of_day=0,
+    minute_of_hour=20,
+    default_status=dg.DefaultScheduleStatus.RUNNING,
+)
+# After the month's last day (00:20 on the 1st), before the monthly archive (01:00).
+twitch_game_stats_monthly_job = dg.define_asset_job(
+    "twitch_game_stats_monthly_job", selection=[twitch_game_stats_monthly], tags=max_runtime(30)
+)
+twitch_game_stats_monthly_schedule = dg.build_schedule_from_partitioned_job(
+    twitch_game_stats_monthly_job,
+    name="twitch_game_stats_monthly_schedule",
+    day_of_month=1,
+    hour_of_day=0,
+    minute_of_hour=45,
+    default_status=dg.DefaultScheduleStatus.RUNNING,
+)
+
 defs = dg.Definitions(
-    assets=[hourly_metrics, *DAILY_ASSETS],
-    asset_checks=[hourly_metrics_checks, daily_tables_checks],
-    jobs=[hourly_metrics_job, daily_rollup_job],
-    schedules=[hourly_metrics_schedule, daily_rollup_schedule],
+    assets=[hourly_metrics, *DAILY_ASSETS, twitch_game_stats, twitch_game_stats_monthly],
+    asset_checks=[
+        hourly_metrics_checks,
+        daily_tables_checks,
+        twitch_game_stats_checks,
+        twitch_game_stats_monthly_checks,
+        channel_growth_checks,
+    ],
+    jobs=[
+        hourly_metrics_job,
+        daily_rollup_job,
+        twitch_game_stats_job,
+        twitch_game_stats_monthly_job,
+    ],
+    schedules=[
+        hourly_metrics_schedule,
+        daily_rollup_schedule,
+        twitch_game_stats_schedule,
+        twitch_game_stats_monthly_schedule,
+    ],
 )

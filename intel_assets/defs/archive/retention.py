@@ -1,7 +1,9 @@
 """`retention`: prunes Postgres past the seed's windows, but only rows the archive holds.
 
-Windows (configurable): hourly rows 7 days, daily and performance rows 90 days, the quota log 30
-days, snapshots 90 days. Nothing is deleted on the strength of a date alone:
+Windows (configurable): hourly rows 7 days (the Twitch hourly statistics too), daily and
+performance rows 90 days (the Twitch daily statistics, top streamers and channel growth too),
+the quota log 30 days, snapshots 90 days. The Twitch monthly statistics, a row per game and
+month, stay. Nothing is deleted on the strength of a date alone:
 
 - Rows of the hourly, daily, performance and quota tables past their window are deleted month
   by month, and only where the month is in `intel_archive_manifest` and the archived object
@@ -26,6 +28,7 @@ from psycopg import sql
 
 from intel_assets.defs.aggregation.common import markdown_preview
 from intel_assets.defs.archive.tables import (
+    CHANNEL_GROWTH,
     CHANNEL_SNAPSHOTS,
     DAILY_METRICS,
     DURATION_PERFORMANCE,
@@ -34,6 +37,9 @@ from intel_assets.defs.archive.tables import (
     QUOTA_LOG,
     REGIONAL_PERFORMANCE,
     STREAM_SNAPSHOTS,
+    TWITCH_GAME_STATS,
+    TWITCH_GAME_STATS_HOURLY,
+    TWITCH_TOP_STREAMERS,
     VIDEO_SNAPSHOTS,
     ArchivedTable,
     record_batches,
@@ -46,8 +52,10 @@ class RetentionConfig(dg.Config):
     """How long each tier stays in Postgres.
 
     Attributes:
-        hourly_days: Days of `intel_hourly_metrics` (the seed's warm tier: 7).
-        daily_days: Days of `intel_daily_metrics` and the three performance tables (90).
+        hourly_days: Days of `intel_hourly_metrics` and `twitch_game_stats_hourly` (the seed's
+            warm tier: 7).
+        daily_days: Days of `intel_daily_metrics`, the three performance tables,
+            `twitch_game_stats`, `twitch_game_top_streamers` and `channel_growth` (90).
         quota_log_days: Days of `intel_quota_log` (30).
         snapshot_days: Days of snapshots; a month is dropped once all of it is older.
         as_of: ISO 8601 instant the windows are measured back from; empty means now.
@@ -225,10 +233,19 @@ def apply_retention(
     """Prune every tier past its window as of `as_of`; what was deleted, dropped and kept."""
     today = as_of.astimezone(UTC).date()
     outcomes: list[PruneOutcome] = []
-    outcomes += prune_table_rows(
-        warehouse, store, HOURLY_METRICS, as_of - timedelta(days=config.hourly_days)
-    )
-    for table in (DAILY_METRICS, DURATION_PERFORMANCE, REGIONAL_PERFORMANCE, PREMIERE_PERFORMANCE):
+    for table in (HOURLY_METRICS, TWITCH_GAME_STATS_HOURLY):
+        outcomes += prune_table_rows(
+            warehouse, store, table, as_of - timedelta(days=config.hourly_days)
+        )
+    for table in (
+        DAILY_METRICS,
+        DURATION_PERFORMANCE,
+        REGIONAL_PERFORMANCE,
+        PREMIERE_PERFORMANCE,
+        TWITCH_GAME_STATS,
+        TWITCH_TOP_STREAMERS,
+        CHANNEL_GROWTH,
+    ):
         outcomes += prune_table_rows(
             warehouse, store, table, today - timedelta(days=config.daily_days)
         )

@@ -177,6 +177,7 @@ CHANNEL_SNAPSHOTS = ArchivedTable(
         ("subscriber_count", I64, True),
         ("video_count", I64, True),
         ("view_count", I64, True),
+        ("fetched_at", TS, True),
     ),
 )
 
@@ -318,6 +319,90 @@ QUOTA_LOG = ArchivedTable(
     ),
 )
 
+
+def _twitch_stats_schema(
+    period: str, period_type: pa.DataType, snapshots: pa.DataType, last: str
+) -> pa.Schema:
+    """The columns every grain of the Twitch statistics has: game, period, statistics, counts."""
+    return _schema(
+        ("game_key", STR, False),
+        (period, period_type, False),
+        ("hours_watched", F64, False),
+        ("hours_streamed", F64, False),
+        ("avg_viewers", F64, False),
+        ("avg_channels", F64, False),
+        ("viewer_ratio", F64, True),
+        ("peak_viewers", I64, False),
+        ("peak_channels", I32, False),
+        ("unique_streamers", I32, False),
+        ("snapshot_count", snapshots, False),
+        (last, I32, False),
+    )
+
+
+TWITCH_GAME_STATS = ArchivedTable(
+    name="twitch_game_stats",
+    time_column="day",
+    key_columns=("game_key", "day"),
+    schema=_twitch_stats_schema("day", DATE, I32, "collection_count"),
+)
+
+TWITCH_GAME_STATS_HOURLY = ArchivedTable(
+    name="twitch_game_stats_hourly",
+    time_column="hour_start",
+    key_columns=("game_key", "hour_start"),
+    schema=_twitch_stats_schema("hour_start", TS, I32, "collection_count"),
+)
+
+TWITCH_GAME_STATS_MONTHLY = ArchivedTable(
+    name="twitch_game_stats_monthly",
+    time_column="month",
+    key_columns=("game_key", "month"),
+    schema=_twitch_stats_schema("month", DATE, I64, "days_covered"),
+)
+
+TWITCH_TOP_STREAMERS = ArchivedTable(
+    name="twitch_game_top_streamers",
+    time_column="day",
+    key_columns=("game_key", "day", "rank"),
+    schema=_schema(
+        ("game_key", STR, False),
+        ("day", DATE, False),
+        ("rank", I32, False),
+        ("user_id", STR, False),
+        ("user_login", STR, True),
+        ("user_name", STR, True),
+        ("hours_watched", F64, False),
+        ("hours_streamed", F64, False),
+        ("avg_viewers", F64, False),
+        ("peak_viewers", I32, False),
+    ),
+)
+
+CHANNEL_GROWTH = ArchivedTable(
+    name="channel_growth",
+    time_column="day",
+    key_columns=("game_key", "day", "channel_id"),
+    schema=_schema(
+        ("game_key", STR, False),
+        ("day", DATE, False),
+        ("channel_id", STR, False),
+        ("title", STR, True),
+        ("fetched_at", TS, False),
+        ("subscriber_count", I64, True),
+        ("view_count", I64, True),
+        ("video_count", I64, True),
+        *((f"{count}_change_{days}d", I64, True)
+          for count in ("subscribers", "views", "videos") for days in (1, 7, 30)),
+        ("fetched_at_1d", TS, True),
+        ("fetched_at_7d", TS, True),
+        ("fetched_at_30d", TS, True),
+        ("subscribers_growth_7d", F64, True),
+        ("rank_7d_absolute", I32, True),
+        ("rank_7d_relative", I32, True),
+    ),
+)  # fmt: skip
+
 ARCHIVED_TABLES: tuple[ArchivedTable, ...] = (
     VIDEO_SNAPSHOTS,
     STREAM_SNAPSHOTS,
@@ -328,6 +413,11 @@ ARCHIVED_TABLES: tuple[ArchivedTable, ...] = (
     REGIONAL_PERFORMANCE,
     PREMIERE_PERFORMANCE,
     QUOTA_LOG,
+    TWITCH_GAME_STATS,
+    TWITCH_GAME_STATS_HOURLY,
+    TWITCH_TOP_STREAMERS,
+    TWITCH_GAME_STATS_MONTHLY,
+    CHANNEL_GROWTH,
 )
 """Every table the monthly archive writes, snapshots first."""
 

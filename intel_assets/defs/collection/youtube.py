@@ -52,7 +52,7 @@ from intel_assets.resources.youtube_models import Channel, Video, VideoStats
 
 CHANNEL_COLUMNS_WRITTEN: tuple[str, ...] = (
     "channel_id", "game_key", "collected_at", "collection_id", "title", "published_at",
-    "country", "subscriber_count", "video_count", "view_count",
+    "country", "subscriber_count", "video_count", "view_count", "fetched_at",
 )  # fmt: skip
 
 DEFAULT_REGIONS: tuple[str, ...] = ("US", "GB", "IN", "BR", "MX", "DE", "FR", "JP", "KR", "ES")
@@ -393,7 +393,13 @@ def collect_channels(
 def _channels_many(client: YouTubeClient, ids: list[str]) -> list[Channel]:
     channels: list[Channel] = []
     for start in range(0, len(ids), 50):
-        channels.extend(client.channels(ids[start : start + 50]))
+        # Stamped as they arrive: the cache hands these counts to collections for a day, and
+        # channel growth is measured between the times YouTube counted, not collection times.
+        fetched_at = datetime.now(UTC)
+        channels.extend(
+            c.model_copy(update={"fetched_at": fetched_at})
+            for c in client.channels(ids[start : start + 50])
+        )
     return channels
 
 
@@ -420,6 +426,7 @@ def snapshot_writes(
             c.subscriber_count,
             c.video_count,
             c.view_count,
+            c.fetched_at,
         )
         for c in channels
     ]

@@ -16,6 +16,14 @@ from intel_assets.defs.archive.definitions import retention_schedule
         ("hourly_metrics_schedule", "5 * * * *", datetime(2026, 3, 4, 10, 5), "2026-03-04-09:00"),
         # At 00:15 on 1 March the day before is complete (2026 is not a leap year).
         ("daily_rollup_schedule", "15 0 * * *", datetime(2026, 3, 1, 0, 15), "2026-02-28"),
+        ("twitch_game_stats_schedule", "20 0 * * *", datetime(2026, 3, 1, 0, 20), "2026-02-28"),
+        # On the 1st, after the month's last day has its statistics (00:20).
+        (
+            "twitch_game_stats_monthly_schedule",
+            "45 0 1 * *",
+            datetime(2026, 5, 1, 0, 45),
+            "2026-04-01",
+        ),
         # On the 1st at 01:00 the month before is complete.
         ("monthly_archive_schedule", "0 1 1 * *", datetime(2026, 5, 1, 1, 0), "2026-04-01"),
     ],

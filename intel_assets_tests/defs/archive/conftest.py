@@ -152,6 +152,7 @@ def seed_month(warehouse: PostgresWarehouse) -> dict[str, int]:
         ],
         scope=RowScope(time_column="created_at", start=ts(2000, 1, 1), end=ts(2100, 1, 1)),
     )  # fmt: skip
+    _seed_twitch_stats(warehouse)
     return {
         "video_snapshots": 3,
         "stream_snapshots": 1,
@@ -162,4 +163,69 @@ def seed_month(warehouse: PostgresWarehouse) -> dict[str, int]:
         "intel_regional_performance": 2,
         "intel_premiere_performance": 1,
         "intel_quota_log": 1,
+        "twitch_game_stats": 2,
+        "twitch_game_stats_hourly": 1,
+        "twitch_game_top_streamers": 1,
+        "twitch_game_stats_monthly": 1,
+        "channel_growth": 1,
     }
+
+
+def _twitch_stats_row(game: str, period: object, watched: float) -> tuple:
+    """A Twitch statistics row of `watched` hours over 2 streamed hours in a 24-hour period."""
+    return (game, period, watched, 2.0, watched / 24, 2.0 / 24, watched / 2, 9, 1, 1, 4, 4)
+
+
+def _seed_twitch_stats(warehouse: PostgresWarehouse) -> None:
+    stats = ("game_key", "hours_watched", "hours_streamed", "avg_viewers", "avg_channels",
+             "viewer_ratio", "peak_viewers", "peak_channels", "unique_streamers",
+             "snapshot_count")  # fmt: skip
+    days = RowScope(time_column="day", start=date(2000, 1, 1), end=date(2100, 1, 1))
+    warehouse.replace_rows(
+        "twitch_game_stats",
+        [stats[0], "day", *stats[1:], "collection_count"],
+        [
+            _twitch_stats_row("valorant", date(2026, 3, 1), 10.0),
+            ("valorant", date(2026, 3, 31), 0.0, 0.0, 0.0, 0.0, None, 0, 0, 0, 0, 0),  # no streams
+            _twitch_stats_row("valorant", date(2026, 4, 1), 12.0),
+        ],
+        scope=days,
+    )
+    warehouse.replace_rows(
+        "twitch_game_stats_hourly",
+        [stats[0], "hour_start", *stats[1:], "collection_count"],
+        [
+            _twitch_stats_row("valorant", ts(2026, 3, 2, 0), 5.0),
+            _twitch_stats_row("valorant", ts(2026, 4, 2, 0), 5.0),
+        ],
+        scope=RowScope(time_column="hour_start", start=ts(2000, 1, 1), end=ts(2100, 1, 1)),
+    )
+    warehouse.replace_rows(
+        "twitch_game_top_streamers",
+        ["game_key", "day", "rank", "user_id", "user_login", "user_name", "hours_watched",
+         "hours_streamed", "avg_viewers", "peak_viewers"],
+        [
+            ("valorant", date(2026, 3, 2), 1, "u1", "ü_login", None, 2.5, 0.5, 5.0, 5),
+            ("valorant", date(2026, 4, 2), 1, "u1", "ü_login", None, 2.5, 0.5, 5.0, 5),
+        ],
+        scope=days,
+    )  # fmt: skip
+    warehouse.replace_rows(
+        "channel_growth",
+        ["game_key", "day", "channel_id", "fetched_at", "subscriber_count",
+         "subscribers_change_7d", "rank_7d_absolute"],
+        [
+            ("fortnite", date(2026, 3, 31), "c1", ts(2026, 3, 31, 10), 1200, 70, 1),
+            ("fortnite", date(2026, 4, 1), "c1", ts(2026, 4, 1, 10), None, None, None),
+        ],
+        scope=days,
+    )  # fmt: skip
+    warehouse.replace_rows(
+        "twitch_game_stats_monthly",
+        [stats[0], "month", *stats[1:], "days_covered"],
+        [
+            _twitch_stats_row("valorant", date(2026, 3, 1), 10.0),
+            _twitch_stats_row("valorant", date(2026, 4, 1), 12.0),
+        ],
+        scope=RowScope(time_column="month", start=date(2000, 1, 1), end=date(2100, 1, 1)),
+    )

@@ -14,7 +14,9 @@ from intel_assets_tests.defs.snapshot_rows import insert_videos
 TABLES = (
     "video_snapshots", "stream_snapshots", "channel_snapshots", "intel_hourly_metrics",
     "intel_daily_metrics", "intel_duration_performance", "intel_regional_performance",
-    "intel_premiere_performance", "intel_quota_log",
+    "intel_premiere_performance", "intel_quota_log", "twitch_game_stats",
+    "twitch_game_stats_hourly", "twitch_game_top_streamers", "twitch_game_stats_monthly",
+    "channel_growth",
 )  # fmt: skip
 
 
@@ -75,17 +77,24 @@ def test_retention_prunes_archived_months_only(
         "intel_regional_performance": 0,
         "intel_premiere_performance": 0,
         "intel_quota_log": 1,  # April's
+        "twitch_game_stats": 1,  # April 1
+        "twitch_game_stats_hourly": 1,  # April 2 00:00
+        "twitch_game_top_streamers": 1,  # April 2
+        "twitch_game_stats_monthly": 2,  # never pruned
+        "channel_growth": 1,  # April 1
     }
     partitions = _snapshot_partitions(warehouse)
     assert "video_snapshots_2026_03" not in partitions  # dropped, not emptied
     assert {"video_snapshots_2026_02", "video_snapshots_2026_04"} <= set(partitions)
-    # hourly 2 + daily 1 + duration 1 + regional 2 + premiere 1 + quota 1 = 8 rows deleted;
-    # video, stream and channel partitions of March dropped with 3 + 1 + 1 rows.
-    assert metadata["rows_deleted"].value == 8
+    # hourly 2 + daily 1 + duration 1 + regional 2 + premiere 1 + quota 1 + Twitch daily 2,
+    # hourly 1, top streamers 1 and channel growth 1 = 13 rows deleted; video, stream and
+    # channel partitions of March dropped with 3 + 1 + 1 rows.
+    assert metadata["rows_deleted"].value == 13
     assert metadata["partitions_dropped"].value == 3
     assert metadata["snapshot_rows_dropped"].value == 5
-    assert metadata["rows_kept_unarchived"].value == sum(after.values()) == 6
-    assert sum(before.values()) - sum(after.values()) == 13
+    kept = sum(after.values()) - after["twitch_game_stats_monthly"]
+    assert metadata["rows_kept_unarchived"].value == kept == 10
+    assert sum(before.values()) - sum(after.values()) == 18
 
     # Archiving March again must not overwrite the archive with what is left (nothing).
     _archive_march(warehouse, folder_store)

@@ -332,3 +332,33 @@ def test_an_unknown_game_fails_with_a_clear_error(
     assert failure is not None and failure.cause is not None
     assert failure.cause.cls_name == "CatalogError"
     assert "unknown game 'tetris'" in failure.cause.message
+
+
+def test_channel_counts_keep_the_time_they_were_fetched_while_cached(
+    simulator: RunningSimulator,
+    resources: dict[str, Any],
+    instance: dg.DagsterInstance,
+    warehouse: PostgresWarehouse,
+):
+    later = T0 + timedelta(hours=2)
+    simulator.set_clock(T0)
+    with time_machine.travel(T0, tick=False):
+        assert _collect("fortnite", resources, instance).success
+    simulator.set_clock(later)
+    with time_machine.travel(later, tick=False):
+        assert _collect("fortnite", resources, instance).success
+
+    rows = warehouse.fetch_frame(
+        b"SELECT channel_id, collected_at, fetched_at FROM channel_snapshots"
+        b" WHERE game_key = 'fortnite' ORDER BY collected_at, channel_id"
+    )
+    first = rows[rows["collected_at"] == T0]
+    second = rows[rows["collected_at"] == later]
+    assert len(first) > 0
+    assert (first["fetched_at"] == T0).all()
+    # Channels the first collection fetched come from the cache two hours later: their counts
+    # are still the ones fetched at T0, and say so.
+    cached = second[second["channel_id"].isin(set(first["channel_id"]))]
+    assert len(cached) > 0
+    assert (cached["fetched_at"] == T0).all()
+    assert (second["fetched_at"] <= later).all()
