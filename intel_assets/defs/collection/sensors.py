@@ -46,6 +46,8 @@ from intel_assets.resources.youtube import YouTubeResource
 
 GAMING_CATEGORY = "20"
 GAMES = "games"
+RUN_KEY_TAG = "dagster/run_key"
+"""The tag Dagster gives a run started from a request with a run key."""
 DISCOVERY_TOP_GAMES = 20
 
 
@@ -105,6 +107,23 @@ def twitch_requests(
             continue
         wanted.append((key, slot.isoformat()))
     return wanted, skipped
+
+
+def requested_before(
+    instance: dg.DagsterInstance, requests: list[dg.RunRequest]
+) -> list[dg.RunRequest]:
+    """The requests whose run key a run of the instance already has (Dagster would drop them).
+
+    A game stays due with the same run key until its collection lands, so a tick while that
+    run is queued or running (or after it failed) re-requests it; Dagster then skips the
+    request without a word, and a tick of only such requests shows no reason at all.
+    """
+    keys = [r.run_key for r in requests if r.run_key]
+    if not keys:
+        return []
+    runs = instance.get_runs(filters=dg.RunsFilter(tags={RUN_KEY_TAG: keys}))
+    used = {run.tags.get(RUN_KEY_TAG) for run in runs}
+    return [r for r in requests if r.run_key in used]
 
 
 def _youtube_run_requests(plan: Plan) -> list[dg.RunRequest]:
@@ -211,6 +230,14 @@ def collection_sensor(
     }
     previous = json.loads(context.cursor) if context.cursor else {}
     cursor["ticks"] = int(previous.get("ticks", 0)) + 1
+    already = requested_before(context.instance, run_requests)
+    waiting = {r.run_key for r in already}
+    run_requests = [r for r in run_requests if r.run_key not in waiting]
+    if already:
+        context.log.info(
+            f"{len(already)} collections requested before are still waiting to land: "
+            + ", ".join(str(r.run_key) for r in already)
+        )
     if run_requests:
         return dg.SensorResult(
             run_requests=run_requests,
@@ -218,6 +245,10 @@ def collection_sensor(
             cursor=json.dumps(cursor, sort_keys=True),
         )
     reasons = sorted(set(plan.skipped.values()) | {f"twitch: {r}" for r in twitch_skipped.values()})
+    if already:
+        keys = ", ".join(sorted(str(k) for k in waiting)[:3])
+        more = f" (+{len(waiting) - 3} more)" if len(waiting) > 3 else ""
+        reasons.insert(0, f"waiting for runs requested before to land: {keys}{more}")
     summary = "; ".join(reasons[:5]) + (f" (+{len(reasons) - 5} more)" if len(reasons) > 5 else "")
     return dg.SensorResult(
         skip_reason=dg.SkipReason(f"nothing to collect: {summary or 'no games'}"),
