@@ -6,17 +6,19 @@ Every sub-command reads its settings from the environment when it runs (see
 
 import argparse
 import contextlib
+import math
 import os
 import signal
 import subprocess
 import sys
 import time
 from collections.abc import Mapping, Sequence
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, NoReturn
 
 from intel_assets import deployment, execution, migrate, services, warning_filters
+from intel_assets.partitions import DEFAULT_PARTITIONS_START, PARTITIONS_START_VARIABLE
 from intel_assets.settings import PROJECT_ROOT, Settings, redact_url
 
 if TYPE_CHECKING:
@@ -223,10 +225,37 @@ def _seed(days: float, endpoints: services.Endpoints, running: "RunningSimulator
     )
 
 
+def dev_partitions_start(
+    settings: Settings, seed_days: float, environ: Mapping[str, str], today: date
+) -> str:
+    """The first day of the time partitions `dev` runs Dagster with (`YYYY-MM-DD`).
+
+    The user's `INTEL_PARTITIONS_START` wins. Otherwise the first start of a state folder fixes
+    it at the first day it seeds (today without seeding) and keeps it in the folder, so later
+    starts keep every partition; a folder seeded before the setting existed keeps the old
+    default, which covers its history.
+    """
+    if environ.get(PARTITIONS_START_VARIABLE):
+        return environ[PARTITIONS_START_VARIABLE]
+    kept = settings.state_dir / "partitions-start"
+    if kept.exists():
+        return kept.read_text().strip()
+    if (settings.state_dir / "history-seeded").exists():
+        start = DEFAULT_PARTITIONS_START
+    else:
+        start = today - timedelta(days=math.ceil(max(seed_days, 0)))
+    settings.state_dir.mkdir(parents=True, exist_ok=True)
+    kept.write_text(start.isoformat())
+    return start.isoformat()
+
+
 def _cmd_dev(args: argparse.Namespace) -> int:
     settings = Settings.from_env()
     endpoints = prepare(settings)
     env = runtime_environment(settings, endpoints)
+    env[PARTITIONS_START_VARIABLE] = dev_partitions_start(
+        settings, args.seed_days, os.environ, datetime.now(UTC).date()
+    )
     running = None
     if not _uses_real_apis(os.environ):
         running = local_simulator().start("127.0.0.1", args.simulator_port)

@@ -320,6 +320,8 @@ def start_dagster_dev(
     `ignore_ctrl_c` starts it the way a script's background job starts: with SIGINT ignored.
     """
     env = dict(os.environ, INTEL_STATE_DIR=str(settings.state_dir))
+    # The tests' partitions start where their fixed dates (2026) do, whatever the day.
+    env.setdefault("INTEL_PARTITIONS_START", "2026-01-01")
     for name, value in (
         ("INTEL_POSTGRES_URL", settings.postgres_url),
         ("INTEL_DAGSTER_POSTGRES_URL", settings.dagster_postgres_url),
