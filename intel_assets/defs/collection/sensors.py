@@ -43,6 +43,7 @@ from intel_assets.resources.quota import pacific_day
 from intel_assets.resources.twitch import TwitchResource
 from intel_assets.resources.warehouse import PostgresWarehouse
 from intel_assets.resources.youtube import YouTubeResource
+from intel_assets.seeding import seeding_elsewhere
 
 GAMING_CATEGORY = "20"
 GAMES = "games"
@@ -164,6 +165,15 @@ def collection_sensor(
     existing = set(context.instance.get_dynamic_partitions(GAMES))
     missing = [key for key in catalog.keys if key not in existing]
     partition_requests = [games_partitions.build_add_request(missing)] if missing else []
+    seeder = seeding_elsewhere(hot_tier.client())
+    if seeder is not None:
+        return dg.SensorResult(
+            skip_reason=dg.SkipReason(
+                f"history seeding in progress ({seeder}): live collection starts when it ends"
+            ),
+            dynamic_partitions_requests=partition_requests,
+            cursor=context.cursor,
+        )
 
     youtube_states = load_states(warehouse, "youtube")
     youtube.reconcile_quota_log()  # the log then holds every search call Redis counted

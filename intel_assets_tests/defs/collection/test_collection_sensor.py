@@ -204,3 +204,24 @@ def test_a_tick_requests_only_the_run_keys_not_used_yet(
     assert [r.partition_key for r in _twitch(result)] == [
         g for g in PRIORITY_ORDER if g != "fortnite"
     ]
+
+
+def test_live_collection_waits_while_another_process_seeds_history(
+    resources: dict[str, Any], instance: dg.DagsterInstance
+):
+    client = resources["hot_tier"].client()
+    client.set("intel:seeding", "elsewhere:4242", ex=120)
+    with time_machine.travel(NOW, tick=False):
+        waiting = _tick(resources, instance, cursor='{"ticks": 3}')
+    client.delete("intel:seeding")
+    with time_machine.travel(NOW, tick=False):
+        after = _tick(resources, instance, cursor=waiting.cursor)
+
+    assert not waiting.run_requests
+    assert waiting.skip_reason is not None
+    assert waiting.skip_reason.skip_message == (
+        "history seeding in progress (elsewhere:4242): live collection starts when it ends"
+    )
+    assert waiting.cursor == '{"ticks": 3}'
+    # Once the seeding is over, the games are due again: every one on Twitch.
+    assert [r.partition_key for r in _twitch(after)] == PRIORITY_ORDER
