@@ -48,7 +48,6 @@ from intel_assets.defs.collection.health_checks import (
     repairs_spec,
 )
 from intel_assets.defs.collection.store import effective_catalog, load_states
-from intel_assets.partitions import games_partitions
 from intel_assets.resources.hot_tier import RedisHotTier
 from intel_assets.resources.warehouse import PostgresWarehouse
 from intel_assets.resources.youtube import YouTubeResource
@@ -64,14 +63,12 @@ CHANNEL_COUNT_COLUMNS: tuple[str, ...] = ("subscriber_count", "video_count", "vi
 UNIQUE_VIDEOS = dg.AssetCheckSpec(
     "youtube_videos_has_unique_video_ids",
     asset=youtube_videos,
-    partitions_def=games_partitions,
     blocking=True,
     description="No video appears twice in one collection of a game.",
 )
 NO_NEGATIVE_COUNTS = dg.AssetCheckSpec(
     "youtube_videos_has_no_negative_counts",
     asset=youtube_videos,
-    partitions_def=games_partitions,
     blocking=True,
     description="View, like, comment and viewer counts and durations of the videos, and the "
     "counts of their channels, are missing or at least 0.",
@@ -79,7 +76,6 @@ NO_NEGATIVE_COUNTS = dg.AssetCheckSpec(
 REQUIRED_VIDEO_FIELDS = dg.AssetCheckSpec(
     "youtube_videos_has_required_fields",
     asset=youtube_videos,
-    partitions_def=games_partitions,
     blocking=True,
     description="Every row has a video id, channel id and title (not blank), a publish time, "
     "a Shorts flag and a live state.",
@@ -87,14 +83,12 @@ REQUIRED_VIDEO_FIELDS = dg.AssetCheckSpec(
 MATCH_THE_GAME = dg.AssetCheckSpec(
     "youtube_videos_match_the_game",
     asset=youtube_videos,
-    partitions_def=games_partitions,
     description=f"At least {MIN_MATCHED_SHARE:.0%} of the snapshot's videos match the game's "
     "catalog rules (the share is reported).",
 )
 QUOTA_UNDER_TARGET = dg.AssetCheckSpec(
     "youtube_videos_quota_under_target_share",
     asset=youtube_videos,
-    partitions_def=games_partitions,
     description="Every YouTube quota bucket has spent at most the target share of its daily "
     "limit this Pacific day.",
 )
@@ -113,21 +107,18 @@ YOUTUBE_CHECKS = (
 UNIQUE_STREAMS = dg.AssetCheckSpec(
     "twitch_streams_has_unique_stream_ids",
     asset=twitch_streams,
-    partitions_def=games_partitions,
     blocking=True,
     description="No stream appears twice in one collection of a game.",
 )
 NO_NEGATIVE_VIEWERS = dg.AssetCheckSpec(
     "twitch_streams_has_no_negative_viewers",
     asset=twitch_streams,
-    partitions_def=games_partitions,
     blocking=True,
     description="Every stream's viewer count is at least 0.",
 )
 REQUIRED_STREAM_FIELDS = dg.AssetCheckSpec(
     "twitch_streams_has_required_fields",
     asset=twitch_streams,
-    partitions_def=games_partitions,
     blocking=True,
     description="Every row has a stream id, user id and Twitch game id (not blank) and a start "
     "time.",

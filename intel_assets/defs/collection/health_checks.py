@@ -30,7 +30,6 @@ def hot_tier_spec(asset: dg.AssetsDefinition) -> dg.AssetCheckSpec:
     return dg.AssetCheckSpec(
         f"{asset.key.to_user_string()}_hot_tier_matches_postgres",
         asset=asset,
-        partitions_def=asset.partitions_def,
         description="The hot tier holds each game's latest stored snapshot; a game whose hot "
         "tier is behind (Redis failed after Postgres committed) is rewritten from Postgres.",
     )
@@ -41,7 +40,6 @@ def repairs_spec(asset: dg.AssetsDefinition) -> dg.AssetCheckSpec:
     return dg.AssetCheckSpec(
         f"{asset.key.to_user_string()}_repairs_are_usual",
         asset=asset,
-        partitions_def=asset.partitions_def,
         description=f"Fields repaired plus items rejected at the model boundary are at most "
         f"{JUMP_FACTOR:g} times the average of the game's previous {JUMP_HISTORY} collections "
         f"plus {JUMP_SLACK}.",
