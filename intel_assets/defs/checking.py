@@ -12,9 +12,9 @@ assets are partitioned too, so a run of one partition records each result on tha
 the UI's partition view shows it; run alone they are given a partition, as the UI asks for one.
 The collection checks are not: run alone with no game, the hot-tier check repairs every game.
 A single-run backfill's checks cover its whole range in one evaluation, which Dagster records
-without a partition: it shows on the check's page, not on the partitions. Run alone with no
-partition (the collection and retention checks), a check evaluates what it documents (every
-game's latest snapshot, every month).
+without a partition: it shows on the check's page, and each partition shows the check
+SKIPPED. Run alone with no partition (the collection and retention checks), a check evaluates
+what it documents (every game's latest snapshot, every month).
 """
 
 from collections.abc import Mapping, Sequence
