@@ -6,17 +6,21 @@ Every sub-command reads its settings from the environment when it runs (see
 
 import argparse
 import contextlib
+import math
 import os
 import signal
 import subprocess
 import sys
 import time
 from collections.abc import Mapping, Sequence
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, NoReturn
 
+import httpx
+
 from intel_assets import deployment, execution, migrate, services, warning_filters
+from intel_assets.partitions import DEFAULT_PARTITIONS_START, PARTITIONS_START_VARIABLE
 from intel_assets.settings import PROJECT_ROOT, Settings, redact_url
 
 if TYPE_CHECKING:
@@ -111,14 +115,21 @@ def _cmd_migrate(args: argparse.Namespace) -> int:
     return 0
 
 
-def _run_foreground(command: Sequence[str], env: dict[str, str], cwd: Path = PROJECT_ROOT) -> int:
+def _run_foreground(
+    command: Sequence[str],
+    env: dict[str, str],
+    cwd: Path = PROJECT_ROOT,
+    companions: Sequence["subprocess.Popen[bytes]"] = (),
+) -> int:
     """Run a child in a process group of its own until it exits; then end that whole group.
 
     Ctrl-C and SIGTERM are passed on to every process of the child's group, so `kill` of this
     command stops `dagster dev` and everything it started, as a terminal's Ctrl-C does. What
     of the group outlives the child (a code server) is terminated when the child has exited.
+    `companions`, already started in groups of their own (the background seeding), get the
+    same signals and are ended with the child.
     """
-    started: list[subprocess.Popen[bytes]] = []
+    started: list[subprocess.Popen[bytes]] = list(companions)
 
     def forward(signum: int, _frame: object) -> None:
         for process in started:
@@ -136,6 +147,10 @@ def _run_foreground(command: Sequence[str], env: dict[str, str], cwd: Path = PRO
         _end_group(process.pid)
         return code
     finally:
+        for companion in companions:
+            _end_group(companion.pid)
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                companion.wait(timeout=1)
         for sig, handler in previous.items():
             signal.signal(sig, handler)
 
@@ -192,41 +207,110 @@ def simulator_environment(running: "RunningSimulator") -> dict[str, str]:
     }
 
 
-def _seed(days: float, endpoints: services.Endpoints, running: "RunningSimulator") -> None:
-    """Replay `days` of history on the simulator running in this process."""
-    from intel_assets import history
+def _seed(
+    days: float,
+    endpoints: services.Endpoints,
+    running: "RunningSimulator",
+    dagster_ui: str | None = None,
+    marker: Path | None = None,
+) -> None:
+    """Replay `days` of history on the simulator running in this process.
+
+    With `dagster_ui`, the live collection pauses meanwhile (`seeding.py`) and each batch of
+    seeded hours, then the seeded whole days, is backfilled through that webserver. `marker`
+    is written once the collections are done.
+    """
+    from intel_assets import history, seeding
     from intel_assets.resources.hot_tier import RedisHotTier
     from intel_assets.resources.warehouse import PostgresWarehouse
 
     warehouse = PostgresWarehouse(url=endpoints.postgres_url)
+    hot_tier = RedisHotTier(url=endpoints.redis_url)
     resources = history.simulator_resources(
-        running.youtube_url,
-        running.twitch_url,
-        running.auth_url,
-        warehouse,
-        RedisHotTier(url=endpoints.redis_url),
+        running.youtube_url, running.twitch_url, running.auth_url, warehouse, hot_tier
     )
+    backfills = seeding.SeedingBackfills(dagster_ui) if dagster_ui else None
+    flag = hot_tier.client()
 
     def progress(at: datetime) -> None:
+        if backfills is not None:
+            seeding.hold_seeding_flag(flag)
         if at.hour == 0:
             print(f"intel-assets: seeding {at:%Y-%m-%d}", file=sys.stderr, flush=True)
 
+    def backfill(start: datetime, end: datetime) -> None:
+        if backfills is None:
+            return
+        try:
+            backfills.launch_hours(start, end)
+        except (httpx.HTTPError, RuntimeError) as error:
+            print(f"intel-assets: seeded hours not backfilled: {error}", file=sys.stderr)
+
     try:
-        report = history.seed_history(days, resources, on_step=progress)
+        if backfills is not None:
+            seeding.hold_seeding_flag(flag)
+            backfills.wait_until_ready()
+        report = history.seed_history(days, resources, on_step=progress, on_hours=backfill)
     finally:
         warehouse.close()
+        if backfills is not None:
+            seeding.release_seeding_flag(flag)
+    if marker is not None:
+        marker.write_text(datetime.now(UTC).isoformat())
     print(
         f"intel-assets: seeded {report.start:%Y-%m-%d %H:%M} to {report.end:%Y-%m-%d %H:%M} UTC: "
         + ", ".join(f"{n} {asset}" for asset, n in sorted(report.runs.items()))
         + (f"; {report.failed} runs failed" if report.failed else ""),
         file=sys.stderr,
+        flush=True,
     )
+    if backfills is None:
+        return
+    days_seeded = seeding.full_days(report.start, report.end)
+    if days_seeded is not None:
+        # A day rolls up its stored hours: they land first.
+        backfills.wait_for_all()
+        backfills.launch_days(*days_seeded)
+    statuses = backfills.wait_for_all()
+    print(
+        "intel-assets: seeding backfills: " + ", ".join(f"{b} {s}" for b, s in statuses.items()),
+        file=sys.stderr,
+        flush=True,
+    )
+
+
+def dev_partitions_start(
+    settings: Settings, seed_days: float, environ: Mapping[str, str], today: date
+) -> str:
+    """The first day of the time partitions `dev` runs Dagster with (`YYYY-MM-DD`).
+
+    The user's `INTEL_PARTITIONS_START` wins. Otherwise the first start of a state folder fixes
+    it at the first day it seeds (today without seeding) and keeps it in the folder, so later
+    starts keep every partition; a folder seeded before the setting existed keeps the old
+    default, which covers its history.
+    """
+    if environ.get(PARTITIONS_START_VARIABLE):
+        return environ[PARTITIONS_START_VARIABLE]
+    kept = settings.state_dir / "partitions-start"
+    if kept.exists():
+        return kept.read_text().strip()
+    if (settings.state_dir / "history-seeded").exists():
+        start = DEFAULT_PARTITIONS_START
+    else:
+        start = today - timedelta(days=math.ceil(max(seed_days, 0)))
+    settings.state_dir.mkdir(parents=True, exist_ok=True)
+    kept.write_text(start.isoformat())
+    return start.isoformat()
 
 
 def _cmd_dev(args: argparse.Namespace) -> int:
     settings = Settings.from_env()
     endpoints = prepare(settings)
     env = runtime_environment(settings, endpoints)
+    env[PARTITIONS_START_VARIABLE] = dev_partitions_start(
+        settings, args.seed_days, os.environ, datetime.now(UTC).date()
+    )
+    companions: list[subprocess.Popen[bytes]] = []
     running = None
     if not _uses_real_apis(os.environ):
         running = local_simulator().start("127.0.0.1", args.simulator_port)
@@ -234,8 +318,7 @@ def _cmd_dev(args: argparse.Namespace) -> int:
         print(f"intel-assets: API simulator on {running.base_url}", file=sys.stderr)
         marker = settings.state_dir / "history-seeded"
         if args.seed_days > 0 and not marker.exists():
-            _seed(args.seed_days, endpoints, running)
-            marker.write_text(datetime.now(UTC).isoformat())
+            companions.append(_start_seeding(args, env, marker))
     print(f"intel-assets: Dagster UI on http://{args.host}:{args.port}", file=sys.stderr)
     try:
         return _run_foreground(
@@ -255,17 +338,46 @@ def _cmd_dev(args: argparse.Namespace) -> int:
             # From DAGSTER_HOME, whose dagster.yaml is the project's: started beside the
             # project's own copy, `dagster dev` would warn that this copy is not used.
             cwd=settings.dagster_home,
+            companions=companions,
         )
     finally:
         if running is not None:
             running.stop()
 
 
+def _start_seeding(
+    args: argparse.Namespace, env: Mapping[str, str], marker: Path
+) -> "subprocess.Popen[bytes]":
+    """Start `seed-history` beside `dagster dev`, backfilling through its webserver.
+
+    A process of its own: the replay moves its process clock, which must not move the clock
+    of the simulator that the live collections use.
+    """
+    host = "127.0.0.1" if args.host in ("0.0.0.0", "::") else args.host
+    command = [
+        str(Path(sys.executable).parent / "intel-assets"),
+        "seed-history",
+        "--days",
+        str(args.seed_days),
+        "--dagster-ui",
+        f"http://{host}:{args.port}",
+        "--marker",
+        str(marker),
+    ]
+    print(
+        f"intel-assets: seeding {args.seed_days:g} days of history in the background: "
+        "watch the Runs page",
+        file=sys.stderr,
+    )
+    return subprocess.Popen(command, cwd=PROJECT_ROOT, env=dict(env), start_new_session=True)
+
+
 def _cmd_seed_history(args: argparse.Namespace) -> int:
     settings = Settings.from_env()
     endpoints = prepare(settings)
+    marker = Path(args.marker) if args.marker else None
     with local_simulator().running() as running:
-        _seed(args.days, endpoints, running)
+        _seed(args.days, endpoints, running, dagster_ui=args.dagster_ui, marker=marker)
     return 0
 
 
@@ -503,6 +615,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("seed-history", help="collect N past days on the simulator")
     p.add_argument("--days", type=float, default=2.0)
+    p.add_argument(
+        "--dagster-ui",
+        help="a running Dagster webserver: pause live collection meanwhile and backfill the "
+        "seeded hours and days through it",
+    )
+    p.add_argument("--marker", help="file to write once the collections are done")
     p.set_defaults(func=_cmd_seed_history)
 
     p = sub.add_parser("api", help="serve the read API (FastAPI on uvicorn)")

@@ -13,6 +13,7 @@ from dagster_aws.s3 import S3Resource
 from intel_assets.defs.aggregation.definitions import defs as aggregation_defs
 from intel_assets.defs.analysis.definitions import defs as analysis_defs
 from intel_assets.defs.archive.definitions import defs as archive_defs
+from intel_assets.defs.asset_metadata import with_catalog_metadata
 from intel_assets.defs.collection.assets import CollectionPolicy
 from intel_assets.defs.collection.definitions import defs as collection_defs
 from intel_assets.defs.operations.definitions import defs as operations_defs
@@ -66,7 +67,8 @@ def build_resources() -> dict[str, object]:
 def defs() -> dg.Definitions:
     """Creator Intel's asset graph, checks, schedules and sensors, with their resources.
 
-    Every job runs its steps with the executor `INTEL_EXECUTOR` selects (`execution.py`).
+    Every asset gets its owners, table metadata and code reference (`defs/asset_metadata.py`);
+    every job runs its steps with the executor `INTEL_EXECUTOR` selects (`execution.py`).
     """
     domains: list[dg.Definitions] = [
         collection_defs,
@@ -75,7 +77,17 @@ def defs() -> dg.Definitions:
         archive_defs,
         operations_defs,
     ]
-    return dg.Definitions.merge(
-        *domains,
-        dg.Definitions(resources=build_resources(), executor=executor_from_environment(os.environ)),
+    merged = dg.Definitions.merge(*domains)
+    every = list(merged.assets or [])
+    assets = [a for a in every if isinstance(a, dg.AssetsDefinition)]
+    if len(assets) != len(every):
+        raise TypeError("every domain defines its assets as AssetsDefinitions")
+    return dg.Definitions(
+        assets=with_catalog_metadata(assets),
+        asset_checks=merged.asset_checks,
+        jobs=merged.jobs,
+        schedules=merged.schedules,
+        sensors=merged.sensors,
+        resources=build_resources(),
+        executor=executor_from_environment(os.environ),
     )

@@ -111,6 +111,8 @@ def seed_history(
     step: timedelta = timedelta(hours=1),
     on_step: Callable[[datetime], None] | None = None,
     with_analysis: bool = True,
+    on_hours: Callable[[datetime, datetime], None] | None = None,
+    batch: timedelta = timedelta(hours=6),
 ) -> SeedReport:
     """Collect the `days` before `end` (default: the start of this hour) through the sensor.
 
@@ -121,6 +123,9 @@ def seed_history(
         step: Simulated time between two sensor evaluations.
         on_step: Called with each simulated time (progress output).
         with_analysis: Run the analysis assets after each YouTube collection.
+        on_hours: Called on the real clock with each `[start, end)` whose collections are done,
+            every `batch` of simulated time and at the end (to backfill them as they land).
+        batch: Simulated time between two calls of `on_hours`.
     """
     import time_machine
 
@@ -133,6 +138,7 @@ def seed_history(
     instance.add_dynamic_partitions("games", load_catalog().keys)
     cursor: str | None = None
     at = start
+    batch_start = start
     while at < stop:
         # Five minutes past the step: the hour's collections land inside that hour.
         with time_machine.travel(at + timedelta(minutes=5), tick=False):
@@ -183,4 +189,7 @@ def seed_history(
                         )
                     )
         at += step
+        if on_hours is not None and (at - batch_start >= batch or at >= stop):
+            on_hours(batch_start, min(at, stop))
+            batch_start = at
     return report

@@ -26,6 +26,8 @@ ENVIRONMENT_VARIABLES: Mapping[str, str] = {
     "INTEL_REDIS_URL": "external Redis server for the hot tier, quota ledger and breakers",
     "INTEL_ARCHIVE_URL": "s3://bucket/prefix or a folder for the monthly Parquet archive",
     "INTEL_CATALOG_PATH": "a games.toml of your own instead of the packaged game catalog",
+    "INTEL_PARTITIONS_START": "first day (YYYY-MM-DD) of the hourly, daily and monthly partitions "
+    "(dev: the first seeded day)",
     "INTEL_API_KEYS": "client keys of the read API, comma-separated (unset: the API is open)",
     "YOUTUBE_API_KEY": "YouTube Data API v3 key",
     "YOUTUBE_API_URL": "YouTube API base up to and including /youtube/v3",

@@ -19,6 +19,13 @@ OPTED_IN: Mapping[str, str] = {
     "Handling yaml-defined logging configuration is currently in beta": "JSON run logs",
     # The brief's main command is `dagster dev`; `dg dev` would need a dg project layout.
     "Function `dev_command` is superseded": "`dagster dev` as the main command",
+    # Code references: each asset in the UI links to the file and line that defines it.
+    "Function `with_source_code_references` is currently in beta": "code references",
+    "Class `LocalFileCodeReference` is currently in beta": "code references",
+    "Class `CodeReferencesMetadataValue` is currently in beta": "code references",
+    # Check results recorded on the partition they checked (issue 18); Dagster 1.13 has no
+    # other way to show them per partition.
+    "Specifying a partitions_def on an AssetCheckSpec": "checks per partition",
     # Dagster's own build_schedule_from_partitioned_job calls its deprecated method; nothing in
     # the project calls it.
     "Function `JobDefinition.run_request_for_partition` is deprecated": "Dagster's own call",

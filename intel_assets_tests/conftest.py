@@ -315,6 +315,7 @@ class DagsterDev:
     url: str
     process: "subprocess.Popen[bytes]"
     env: dict[str, str]
+    seconds_to_ui: float = 0.0
 
 
 def _ignore_ctrl_c() -> None:
@@ -322,13 +323,24 @@ def _ignore_ctrl_c() -> None:
 
 
 def start_dagster_dev(
-    settings: Settings, port: int, log_path: Path, *, ignore_ctrl_c: bool = False
+    settings: Settings,
+    port: int,
+    log_path: Path,
+    *,
+    ignore_ctrl_c: bool = False,
+    seed_days: float = 0,
+    partitions_start: str | None = "2026-01-01",
 ) -> DagsterDev:
     """Start the main command on the test servers and wait for its UI to load the code.
 
     `ignore_ctrl_c` starts it the way a script's background job starts: with SIGINT ignored.
+    `partitions_start` defaults to where the tests' fixed dates (2026) start, whatever the
+    day; None leaves it to the command.
     """
     env = dict(os.environ, INTEL_STATE_DIR=str(settings.state_dir))
+    env.pop("INTEL_PARTITIONS_START", None)
+    if partitions_start is not None:
+        env["INTEL_PARTITIONS_START"] = partitions_start
     for name, value in (
         ("INTEL_POSTGRES_URL", settings.postgres_url),
         ("INTEL_DAGSTER_POSTGRES_URL", settings.dagster_postgres_url),
@@ -339,15 +351,16 @@ def start_dagster_dev(
         else:
             env.pop(name, None)
     log = log_path.open("wb")
+    started = time.monotonic()
     process = subprocess.Popen(
-        # No seeding: test_history covers seed-history; here only the UI and the code count.
+        # No seeding unless asked: test_history covers seed-history.
         [
             str(Path(sys.executable).parent / "intel-assets"),
             "dev",
             "--port",
             str(port),
             "--seed-days",
-            "0",
+            str(seed_days),
         ],
         cwd=PROJECT_ROOT,
         env=env,
@@ -362,7 +375,7 @@ def start_dagster_dev(
     except BaseException:
         stop_dagster_dev(process)
         raise
-    return DagsterDev(url=url, process=process, env=env)
+    return DagsterDev(url=url, process=process, env=env, seconds_to_ui=time.monotonic() - started)
 
 
 def stop_dagster_dev(process: "subprocess.Popen[bytes]") -> None:

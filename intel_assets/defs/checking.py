@@ -7,8 +7,14 @@ a deployment. The checks read the stored tables themselves, not what the asset m
 so they verify what downstream assets and other tools will read, and can be run again alone.
 
 A check evaluates the partitions of the run it is part of (the asset's run: one game, one hour,
-or the whole range of a single-run backfill). Run alone, with no partition, a check evaluates
-what it documents (every game's latest snapshot, or the latest materialized time partition).
+or the whole range of a single-run backfill). The checks of time-partitioned and analysis
+assets are partitioned too, so a run of one partition records each result on that partition and
+the UI's partition view shows it; run alone they are given a partition, as the UI asks for one.
+The collection checks are not: run alone with no game, the hot-tier check repairs every game.
+A single-run backfill's checks cover its whole range in one evaluation, which Dagster records
+without a partition: it shows on the check's page, and each partition shows the check
+SKIPPED. Run alone with no partition (the collection and retention checks), a check evaluates
+what it documents (every game's latest snapshot, every month).
 """
 
 from collections.abc import Mapping, Sequence

@@ -147,7 +147,7 @@ def channel_growth(
     without_week = int(rows["subscribers_change_7d"].isna().sum())
     return dg.MaterializeResult(
         metadata={
-            "rows_written": dg.MetadataValue.int(written),
+            "dagster/row_count": dg.MetadataValue.int(written),
             "games": dg.MetadataValue.int(int(rows["game_key"].nunique())),
             "channels": dg.MetadataValue.int(int(rows["channel_id"].nunique())),
             "channels_hiding_subscribers": dg.MetadataValue.int(hidden),

@@ -58,18 +58,21 @@ TOLERANCE = 1e-6
 COVER_EVERY_GAME = dg.AssetCheckSpec(
     "hourly_metrics_cover_every_game_with_data",
     asset=hourly_metrics,
+    partitions_def=hourly_partitions,
     blocking=True,
     description="Each game with a video or stream snapshot in an hour has that hour's row.",
 )
 ENGAGEMENT_IN_RANGE = dg.AssetCheckSpec(
     "hourly_metrics_has_engagement_between_0_and_1",
     asset=hourly_metrics,
+    partitions_def=hourly_partitions,
     blocking=True,
     description="avg_engagement is a number in [0, 1] on every row.",
 )
 COUNTS_MATCH_SNAPSHOTS = dg.AssetCheckSpec(
     "hourly_metrics_video_counts_match_snapshots",
     asset=hourly_metrics,
+    partitions_def=hourly_partitions,
     blocking=True,
     description="video_count, snapshot_count and twitch_stream_count are the hour's distinct "
     "videos, video snapshot rows and distinct streams.",
@@ -79,6 +82,7 @@ HOURLY_CHECKS = (COVER_EVERY_GAME, ENGAGEMENT_IN_RANGE, COUNTS_MATCH_SNAPSHOTS)
 DAILY_AGREES = dg.AssetCheckSpec(
     "daily_rollup_agrees_with_hourly_rows",
     asset=daily_rollup,
+    partitions_def=daily_partitions,
     blocking=True,
     description="Each game with hourly rows has a daily row whose hours_covered, "
     "peak_viral_count and avg_viral_count are the count, max and mean of its hourly rows.",
@@ -86,6 +90,7 @@ DAILY_AGREES = dg.AssetCheckSpec(
 TRENDS_MATCH = dg.AssetCheckSpec(
     "daily_rollup_trends_match_previous_day",
     asset=daily_rollup,
+    partitions_def=daily_partitions,
     blocking=True,
     description="views, viral and engagement trends are the percent changes against the "
     "stored previous day (0 without one).",
@@ -93,6 +98,7 @@ TRENDS_MATCH = dg.AssetCheckSpec(
 DURATION_COUNTS = dg.AssetCheckSpec(
     "duration_performance_counts_match_snapshots",
     asset=duration_performance,
+    partitions_def=daily_partitions,
     blocking=True,
     description="Per game, the buckets' videos add up to the day's finished videos with views "
     "and a bucketed duration, each at its latest snapshot.",
@@ -100,12 +106,14 @@ DURATION_COUNTS = dg.AssetCheckSpec(
 REGIONAL_SCORES = dg.AssetCheckSpec(
     "regional_performance_scores_between_0_and_100",
     asset=regional_performance,
+    partitions_def=daily_partitions,
     blocking=True,
     description="Competition, opportunity and market-share scores are in [0, 100].",
 )
 PREMIERE_COVERAGE = dg.AssetCheckSpec(
     "premiere_performance_covers_every_game_with_videos",
     asset=premiere_performance,
+    partitions_def=daily_partitions,
     blocking=True,
     description="One row per game with video snapshots that day, none for a game without.",
 )

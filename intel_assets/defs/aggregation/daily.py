@@ -247,7 +247,7 @@ def daily_rollup(
         )
     return dg.MaterializeResult(
         metadata={
-            "rows_written": dg.MetadataValue.int(written),
+            "dagster/row_count": dg.MetadataValue.int(written),
             "games": dg.MetadataValue.int(len(rows)),
             "games_without_previous_day": dg.MetadataValue.int(len(without_previous)),
             "hourly_rows_read": dg.MetadataValue.int(len(hourly)),

@@ -38,6 +38,7 @@ hourly_metrics_job = dg.define_asset_job(
 hourly_metrics_schedule = dg.build_schedule_from_partitioned_job(
     hourly_metrics_job,
     name="hourly_metrics_schedule",
+    description="Every hour at :05 UTC, rolls up the hour before into hourly_metrics.",
     minute_of_hour=5,
     default_status=dg.DefaultScheduleStatus.RUNNING,
 )
@@ -47,6 +48,8 @@ daily_rollup_job = dg.define_asset_job(
 daily_rollup_schedule = dg.build_schedule_from_partitioned_job(
     daily_rollup_job,
     name="daily_rollup_schedule",
+    description="Every day at 00:15 UTC, rolls up the day before into daily_rollup and the "
+    "duration, regional and premiere tables.",
     hour_of_day=0,
     minute_of_hour=15,
     default_status=dg.DefaultScheduleStatus.RUNNING,

@@ -1,4 +1,4 @@
-"""`hourly_metrics[hour]`: one row per game per UTC hour in `intel_hourly_metrics`.
+"""Hourly metrics: one row per game per UTC hour in the table intel_hourly_metrics.
 
 Each row says what the game's snapshots collected in that hour showed, each video (and live
 stream) at its latest snapshot in the hour, together with the viral and format analysis that was
@@ -399,7 +399,7 @@ def hourly_metrics(
         )
     return dg.MaterializeResult(
         metadata={
-            "rows_written": dg.MetadataValue.int(written),
+            "dagster/row_count": dg.MetadataValue.int(written),
             "hours_in_window": dg.MetadataValue.int(hours_in_window),
             "hours_with_data": dg.MetadataValue.int(
                 int(rows["hour_start"].nunique()) if not rows.empty else 0

@@ -186,7 +186,7 @@ def daily_table_asset(
         )
         return dg.MaterializeResult(
             metadata={
-                "rows_written": dg.MetadataValue.int(written),
+                "dagster/row_count": dg.MetadataValue.int(written),
                 "games": dg.MetadataValue.int(int(rows["category_key"].nunique())),
                 "snapshot_rows_read": dg.MetadataValue.int(snapshots.rows_read),
                 "read_and_compute_seconds": dg.MetadataValue.float(round(computed - started, 3)),

@@ -51,12 +51,14 @@ TOLERANCE = 1e-9
 NOT_NEGATIVE = dg.AssetCheckSpec(
     "twitch_game_stats_has_no_negative_values",
     asset=twitch_game_stats,
+    partitions_def=daily_partitions,
     blocking=True,
     description="No statistic of the daily, hourly or top-streamer rows is negative or NaN.",
 )
 HOURS_AGREE = dg.AssetCheckSpec(
     "twitch_game_stats_hours_agree_with_averages",
     asset=twitch_game_stats,
+    partitions_def=daily_partitions,
     blocking=True,
     description="Averages are hours over the period's hours, the viewer ratio is hours watched "
     "over hours streamed, and a day's 24 hours add up to the day.",
@@ -64,6 +66,7 @@ HOURS_AGREE = dg.AssetCheckSpec(
 COVERAGE = dg.AssetCheckSpec(
     "twitch_game_stats_cover_every_game_and_snapshot",
     asset=twitch_game_stats,
+    partitions_def=daily_partitions,
     blocking=True,
     description="Every tracked game and game with snapshots has a row per day and 24 hourly "
     "rows, and snapshot_count is the day's stream snapshot rows.",
@@ -71,6 +74,7 @@ COVERAGE = dg.AssetCheckSpec(
 PEAK_AT_LEAST_AVERAGE = dg.AssetCheckSpec(
     "twitch_game_stats_peak_is_at_least_average",
     asset=twitch_game_stats,
+    partitions_def=daily_partitions,
     description="A day's peak viewers and channels are at least its average viewers and "
     "channels (warns: a stream's last snapshot may stand for time past midnight).",
 )
@@ -79,6 +83,7 @@ DAILY_CHECKS = (NOT_NEGATIVE, HOURS_AGREE, COVERAGE, PEAK_AT_LEAST_AVERAGE)
 MONTHLY_AGREES = dg.AssetCheckSpec(
     "twitch_game_stats_monthly_agrees_with_days",
     asset=twitch_game_stats_monthly,
+    partitions_def=monthly_partitions,
     blocking=True,
     description="Hours and snapshots are the sums of the month's days, peaks their maxima, "
     "averages the hours over the month's hours, and nothing is negative.",
@@ -337,6 +342,7 @@ def twitch_game_stats_monthly_checks(
 CHANNELS_COVERED = dg.AssetCheckSpec(
     "channel_growth_covers_every_channel_seen",
     asset=channel_growth,
+    partitions_def=daily_partitions,
     blocking=True,
     description="One row per game and channel with a channel snapshot that day, none for any "
     "other, each change measured from an earlier fetch.",

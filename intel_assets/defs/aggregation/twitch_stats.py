@@ -313,7 +313,7 @@ def twitch_game_stats(
     with_data = daily_rows[daily_rows["snapshot_count"] > 0]
     return dg.MaterializeResult(
         metadata={
-            "rows_written": dg.MetadataValue.int(written[0]),
+            "dagster/row_count": dg.MetadataValue.int(written[0]),
             "hourly_rows_written": dg.MetadataValue.int(written[1]),
             "top_streamer_rows_written": dg.MetadataValue.int(written[2]),
             "days": dg.MetadataValue.int(len(days)),
@@ -442,7 +442,7 @@ def twitch_game_stats_monthly(
         )
     return dg.MaterializeResult(
         metadata={
-            "rows_written": dg.MetadataValue.int(written),
+            "dagster/row_count": dg.MetadataValue.int(written),
             "days_in_month": dg.MetadataValue.int(days_in_month),
             "days_covered": dg.MetadataValue.int(covered),
             "games_with_pruned_snapshots": dg.MetadataValue.int(len(pruned)),

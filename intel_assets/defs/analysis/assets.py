@@ -180,6 +180,8 @@ def _metadata(
 ) -> dict[str, dg.MetadataValue]:
     result = outcome.result
     metadata: dict[str, dg.MetadataValue] = {
+        # One result is one row of intel_analysis_results.
+        "dagster/row_count": dg.MetadataValue.int(1),
         "as_of": dg.MetadataValue.timestamp(result.as_of),
         "sample_size": dg.MetadataValue.int(result.sample_size),
         "confidence": dg.MetadataValue.float(result.confidence),

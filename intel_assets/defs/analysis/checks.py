@@ -17,6 +17,7 @@ import dagster as dg
 
 from intel_assets.analyzers.decay import AnalysisResult
 from intel_assets.defs.analysis.store import StoredResult, tiers_disagree
+from intel_assets.partitions import games_partitions
 
 CONFIDENCE_IN_RANGE = "confidence_in_range"
 HAS_A_SAMPLE = "has_a_sample"
@@ -34,6 +35,7 @@ def check_specs(analyzer: str, asset_key: dg.AssetKey) -> list[dg.AssetCheckSpec
         dg.AssetCheckSpec(
             check_name(analyzer, CONFIDENCE_IN_RANGE),
             asset=asset_key,
+            partitions_def=games_partitions,
             blocking=True,
             description="Confidence is finite, in [0, 1], and 0 for an empty sample; a result "
             "failing this is written to neither tier.",
@@ -41,12 +43,14 @@ def check_specs(analyzer: str, asset_key: dg.AssetKey) -> list[dg.AssetCheckSpec
         dg.AssetCheckSpec(
             check_name(analyzer, HAS_A_SAMPLE),
             asset=asset_key,
+            partitions_def=games_partitions,
             description="The sample size is above zero whenever the analyzer's input held "
             "snapshots (warns on results that rest on nothing).",
         ),
         dg.AssetCheckSpec(
             check_name(analyzer, TIERS_AGREE),
             asset=asset_key,
+            partitions_def=games_partitions,
             description="The Redis hot-tier envelope and the history row, read back after "
             "writing, hold the same result and envelope fields.",
         ),

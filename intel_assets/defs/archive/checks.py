@@ -34,6 +34,7 @@ from intel_assets.resources.warehouse import PostgresWarehouse
 ROW_COUNTS_MATCH = dg.AssetCheckSpec(
     "monthly_archive_row_counts_match_postgres",
     asset=monthly_archive,
+    partitions_def=monthly_partitions,
     blocking=True,
     description="Every table's month is in the manifest, its object holds the manifest's row "
     "count, and Postgres holds as many rows (fewer only once retention pruned them).",
@@ -41,6 +42,7 @@ ROW_COUNTS_MATCH = dg.AssetCheckSpec(
 SCHEMA_AS_DECLARED = dg.AssetCheckSpec(
     "monthly_archive_matches_declared_schema",
     asset=monthly_archive,
+    partitions_def=monthly_partitions,
     blocking=True,
     description="Every object's Parquet schema is the table's declared schema, and the "
     "manifest records that schema's fingerprint.",

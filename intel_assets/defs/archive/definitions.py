@@ -18,6 +18,7 @@ monthly_archive_job = dg.define_asset_job(
 monthly_archive_schedule = dg.build_schedule_from_partitioned_job(
     monthly_archive_job,
     name="monthly_archive_schedule",
+    description="On the 1st at 01:00 UTC, archives the month before as Parquet.",
     day_of_month=1,
     hour_of_day=1,
     minute_of_hour=0,
@@ -26,6 +27,8 @@ monthly_archive_schedule = dg.build_schedule_from_partitioned_job(
 retention_job = dg.define_asset_job("retention_job", selection=[retention], tags=max_runtime(60))
 retention_schedule = dg.ScheduleDefinition(
     name="retention_schedule",
+    description="Every day at 02:30 UTC, prunes the warehouse to its retention windows, "
+    "never past what the archive verifiably holds.",
     job=retention_job,
     cron_schedule="30 2 * * *",
     execution_timezone="UTC",

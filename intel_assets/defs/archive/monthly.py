@@ -244,7 +244,7 @@ def monthly_archive(
     metadata: dict[str, dg.RawMetadataValue] = {
         "month": dg.MetadataValue.text(f"{month:%Y-%m}"),
         "tables_archived": dg.MetadataValue.int(sum(o.archived for o in outcomes)),
-        "rows_archived": dg.MetadataValue.int(sum(o.row_count for o in outcomes if o.archived)),
+        "dagster/row_count": dg.MetadataValue.int(sum(o.row_count for o in outcomes if o.archived)),
         "bytes_archived": dg.MetadataValue.int(sum(o.size_bytes for o in outcomes)),
         "archive_root": dg.MetadataValue.text(archive.object_url("")),
         "tables": markdown_preview(summary, rows=len(ARCHIVED_TABLES)),

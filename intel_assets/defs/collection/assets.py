@@ -242,6 +242,7 @@ def _collect_streams(
     rows = outcome.rows
     return dg.MaterializeResult(
         metadata={
+            "dagster/row_count": len(rows),
             "streams": len(rows),
             "total_viewers": int(rows["viewer_count"].sum()) if len(rows) else 0,
             "languages": int(rows["language"].nunique()),

@@ -43,9 +43,12 @@ from intel_assets.resources.quota import pacific_day
 from intel_assets.resources.twitch import TwitchResource
 from intel_assets.resources.warehouse import PostgresWarehouse
 from intel_assets.resources.youtube import YouTubeResource
+from intel_assets.seeding import seeding_elsewhere
 
 GAMING_CATEGORY = "20"
 GAMES = "games"
+RUN_KEY_TAG = "dagster/run_key"
+"""The tag Dagster gives a run started from a request with a run key."""
 DISCOVERY_TOP_GAMES = 20
 
 
@@ -107,6 +110,23 @@ def twitch_requests(
     return wanted, skipped
 
 
+def requested_before(
+    instance: dg.DagsterInstance, requests: list[dg.RunRequest]
+) -> list[dg.RunRequest]:
+    """The requests whose run key a run of the instance already has (Dagster would drop them).
+
+    A game stays due with the same run key until its collection lands, so a tick while that
+    run is queued or running (or after it failed) re-requests it; Dagster then skips the
+    request without a word, and a tick of only such requests shows no reason at all.
+    """
+    keys = [r.run_key for r in requests if r.run_key]
+    if not keys:
+        return []
+    runs = instance.get_runs(filters=dg.RunsFilter(tags={RUN_KEY_TAG: keys}))
+    used = {run.tags.get(RUN_KEY_TAG) for run in runs}
+    return [r for r in requests if r.run_key in used]
+
+
 def _youtube_run_requests(plan: Plan) -> list[dg.RunRequest]:
     return [
         dg.RunRequest(
@@ -145,6 +165,15 @@ def collection_sensor(
     existing = set(context.instance.get_dynamic_partitions(GAMES))
     missing = [key for key in catalog.keys if key not in existing]
     partition_requests = [games_partitions.build_add_request(missing)] if missing else []
+    seeder = seeding_elsewhere(hot_tier.client())
+    if seeder is not None:
+        return dg.SensorResult(
+            skip_reason=dg.SkipReason(
+                f"history seeding in progress ({seeder}): live collection starts when it ends"
+            ),
+            dynamic_partitions_requests=partition_requests,
+            cursor=context.cursor,
+        )
 
     youtube_states = load_states(warehouse, "youtube")
     youtube.reconcile_quota_log()  # the log then holds every search call Redis counted
@@ -211,6 +240,14 @@ def collection_sensor(
     }
     previous = json.loads(context.cursor) if context.cursor else {}
     cursor["ticks"] = int(previous.get("ticks", 0)) + 1
+    already = requested_before(context.instance, run_requests)
+    waiting = {r.run_key for r in already}
+    run_requests = [r for r in run_requests if r.run_key not in waiting]
+    if already:
+        context.log.info(
+            f"{len(already)} collections requested before are still waiting to land: "
+            + ", ".join(str(r.run_key) for r in already)
+        )
     if run_requests:
         return dg.SensorResult(
             run_requests=run_requests,
@@ -218,6 +255,10 @@ def collection_sensor(
             cursor=json.dumps(cursor, sort_keys=True),
         )
     reasons = sorted(set(plan.skipped.values()) | {f"twitch: {r}" for r in twitch_skipped.values()})
+    if already:
+        keys = ", ".join(sorted(str(k) for k in waiting)[:3])
+        more = f" (+{len(waiting) - 3} more)" if len(waiting) > 3 else ""
+        reasons.insert(0, f"waiting for runs requested before to land: {keys}{more}")
     summary = "; ".join(reasons[:5]) + (f" (+{len(reasons) - 5} more)" if len(reasons) > 5 else "")
     return dg.SensorResult(
         skip_reason=dg.SkipReason(f"nothing to collect: {summary or 'no games'}"),

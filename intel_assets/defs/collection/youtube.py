@@ -494,6 +494,8 @@ def asset_metadata(
         else 0.0
     )
     return {
+        # Rows this snapshot wrote to video_snapshots, where the UI looks for a row count.
+        "dagster/row_count": len(outcome.rows),
         "videos": len(outcome.rows),
         "new_videos": outcome.new_videos,
         "chart_videos_seen": outcome.chart_videos_seen,

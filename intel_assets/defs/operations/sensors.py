@@ -67,7 +67,7 @@ def outcomes_after(
     minimum_interval_seconds=15,
     default_status=dg.DefaultSensorStatus.RUNNING,
     description="Counts every run that ends (outcome per job, duration) in Redis for the "
-    "Prometheus metrics of `intel-assets metrics`; launches nothing.",
+    "Prometheus metrics of intel-assets metrics; launches nothing.",
 )
 def run_outcomes_sensor(
     context: dg.SensorEvaluationContext, hot_tier: RedisHotTier

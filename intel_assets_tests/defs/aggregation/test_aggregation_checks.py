@@ -58,13 +58,15 @@ def _checks_alone(
     assets: list[dg.AssetsDefinition],
     warehouse: PostgresWarehouse,
     instance: dg.DagsterInstance,
+    partition: str,
 ) -> dict[str, dg.AssetCheckEvaluation]:
-    """Run only the checks: they read the asset's latest materialized partition."""
+    """Run only the checks on one partition, tagged as the UI tags a run of one partition."""
     result = dg.materialize(
         [*assets, checks],
         selection=dg.AssetSelection.checks(checks),
         resources={"warehouse": warehouse},
         instance=instance,
+        tags={"dagster/partition": partition},
         raise_on_error=False,
     )
     return evaluations(result)
@@ -161,7 +163,9 @@ def test_each_hourly_check_fails_on_rows_that_break_it(
         for statement in statements:
             conn.execute(statement.encode())
 
-    evaluations = _checks_alone(hourly_metrics_checks, [hourly_metrics], warehouse, instance)
+    evaluations = _checks_alone(
+        hourly_metrics_checks, [hourly_metrics], warehouse, instance, f"{H:%Y-%m-%d-%H:%M}"
+    )
 
     assert set(evaluations) == HOURLY_NAMES
     assert failed(evaluations) == expected
@@ -265,7 +269,9 @@ def test_each_daily_check_fails_on_rows_that_break_it(
         changed = conn.execute(statement.encode()).rowcount
     assert changed == 1
 
-    evaluations = _checks_alone(daily_tables_checks, DAILY_ASSETS, warehouse, instance)
+    evaluations = _checks_alone(
+        daily_tables_checks, DAILY_ASSETS, warehouse, instance, f"{D2:%Y-%m-%d}"
+    )
 
     assert set(evaluations) == DAILY_NAMES
     assert failed(evaluations) == expected

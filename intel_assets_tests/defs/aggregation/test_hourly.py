@@ -126,7 +126,7 @@ def test_an_hour_matches_the_values_worked_out_by_hand(warehouse: PostgresWareho
     assert (minecraft["twitch_stream_count"], minecraft["twitch_total_viewers"]) == (1, 40)
     assert minecraft["last_collected_at"] == _at(5)
     metadata = result.asset_materializations_for_node("hourly_metrics")[0].metadata
-    assert metadata["rows_written"].value == 2
+    assert metadata["dagster/row_count"].value == 2
     assert metadata["game_hours_without_viral_analysis"].value == 1
 
 

@@ -101,7 +101,7 @@ def test_a_month_in_a_folder_reads_back_in_duckdb_and_pandas(
     hourly = pd.read_parquet(root / "table=intel_hourly_metrics/month=2026-03/part-0.parquet")
     assert hourly["language_distribution"].tolist() == ['{"en": 1, "es": 1}', "{}"]
     metadata = result.asset_materializations_for_node("monthly_archive")[0].metadata
-    assert metadata["rows_archived"].value == sum(expected.values()) == 19
+    assert metadata["dagster/row_count"].value == sum(expected.values()) == 19
     assert metadata["tables_archived"].value == 14
 
 

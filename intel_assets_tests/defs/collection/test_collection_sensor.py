@@ -153,3 +153,75 @@ def test_cursor_round_trips_and_run_keys_stay_stable(
     assert keys_first == keys_second
     assert keys_first["gta"] == f"youtube_videos:gta:{(NOW - timedelta(hours=1)).isoformat()}"
     assert json.loads(second.cursor or "{}")["ticks"] == 2
+
+
+def _run_with_key(instance: dg.DagsterInstance, job_name: str, run_key: str) -> None:
+    """A running run in the instance, as Dagster records one it started from a run request."""
+    instance.add_run(
+        dg.DagsterRun(
+            job_name=job_name,
+            status=dg.DagsterRunStatus.STARTED,
+            tags={"dagster/run_key": run_key},
+        )
+    )
+
+
+def test_the_first_tick_again_while_its_runs_wait_skips_with_the_reason(
+    resources: dict[str, Any], instance: dg.DagsterInstance, warehouse: PostgresWarehouse
+):
+    # Every game collected on YouTube 20 minutes ago (not due); none on Twitch yet, and the
+    # first tick's Twitch runs of this slot are still running.
+    _set_state(warehouse, "youtube", [(g, NOW - timedelta(minutes=20), 0) for g in PRIORITY_ORDER])
+    slot = NOW.replace(minute=0).isoformat()
+    for game in PRIORITY_ORDER:
+        _run_with_key(instance, "twitch_collection_job", f"twitch_streams:{game}:{slot}")
+    with time_machine.travel(NOW, tick=False):
+        result = _tick(resources, instance)
+
+    assert not result.run_requests
+    assert result.skip_reason is not None
+    reason = result.skip_reason.skip_message or ""
+    # The first three keys in order, then how many more: 8 games in all.
+    apex, fortnite, gta = (
+        f"twitch_streams:{g}:{slot}" for g in ("apex_legends", "fortnite", "gta")
+    )
+    assert reason.startswith(
+        f"nothing to collect: waiting for runs requested before to land: {apex}, {fortnite}, "
+        f"{gta} (+5 more)"
+    )
+    assert "not due until" in reason
+
+
+def test_a_tick_requests_only_the_run_keys_not_used_yet(
+    resources: dict[str, Any], instance: dg.DagsterInstance, warehouse: PostgresWarehouse
+):
+    _set_state(warehouse, "youtube", [(g, NOW - timedelta(minutes=20), 0) for g in PRIORITY_ORDER])
+    slot = NOW.replace(minute=0).isoformat()
+    _run_with_key(instance, "twitch_collection_job", f"twitch_streams:fortnite:{slot}")
+    with time_machine.travel(NOW, tick=False):
+        result = _tick(resources, instance)
+
+    assert [r.partition_key for r in _twitch(result)] == [
+        g for g in PRIORITY_ORDER if g != "fortnite"
+    ]
+
+
+def test_live_collection_waits_while_another_process_seeds_history(
+    resources: dict[str, Any], instance: dg.DagsterInstance
+):
+    client = resources["hot_tier"].client()
+    client.set("intel:seeding", "elsewhere:4242", ex=120)
+    with time_machine.travel(NOW, tick=False):
+        waiting = _tick(resources, instance, cursor='{"ticks": 3}')
+    client.delete("intel:seeding")
+    with time_machine.travel(NOW, tick=False):
+        after = _tick(resources, instance, cursor=waiting.cursor)
+
+    assert not waiting.run_requests
+    assert waiting.skip_reason is not None
+    assert waiting.skip_reason.skip_message == (
+        "history seeding in progress (elsewhere:4242): live collection starts when it ends"
+    )
+    assert waiting.cursor == '{"ticks": 3}'
+    # Once the seeding is over, the games are due again: every one on Twitch.
+    assert [r.partition_key for r in _twitch(after)] == PRIORITY_ORDER
