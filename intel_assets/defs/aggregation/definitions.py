@@ -48,8 +48,8 @@ daily_rollup_job = dg.define_asset_job(
 daily_rollup_schedule = dg.build_schedule_from_partitioned_job(
     daily_rollup_job,
     name="daily_rollup_schedule",
-    description="Every day at 00:15 UTC, rolls up the day before into daily_rollup and the "
-    "duration, regional and premiere tables.",
+    description="Every day at 00:15 UTC, rolls up the day before into daily_rollup, the "
+    "duration, regional and premiere tables and channel_growth.",
     hour_of_day=0,
     minute_of_hour=15,
     default_status=dg.DefaultScheduleStatus.RUNNING,
@@ -63,6 +63,8 @@ twitch_game_stats_job = dg.define_asset_job(
 twitch_game_stats_schedule = dg.build_schedule_from_partitioned_job(
     twitch_game_stats_job,
     name="twitch_game_stats_schedule",
+    description="Every day at 00:20 UTC, computes the day before's Twitch statistics per game "
+    "(hours watched, average and peak viewers and channels, top streamers).",
     hour_of_day=0,
     minute_of_hour=20,
     default_status=dg.DefaultScheduleStatus.RUNNING,
@@ -74,6 +76,8 @@ twitch_game_stats_monthly_job = dg.define_asset_job(
 twitch_game_stats_monthly_schedule = dg.build_schedule_from_partitioned_job(
     twitch_game_stats_monthly_job,
     name="twitch_game_stats_monthly_schedule",
+    description="On the 1st at 00:45 UTC, rolls the month before's daily Twitch statistics up "
+    "into twitch_game_stats_monthly.",
     day_of_month=1,
     hour_of_day=0,
     minute_of_hour=45,

@@ -410,7 +410,7 @@ def compute_month_stats(
 def twitch_game_stats_monthly(
     context: dg.AssetExecutionContext, warehouse: PostgresWarehouse
 ) -> dg.MaterializeResult:
-    """Per game and UTC month: the Twitch statistics of `twitch_game_stats`, rolled up.
+    """Per game and UTC month: the Twitch statistics of the month's days, rolled up.
 
     Hours watched and streamed and the snapshot count are the sums of the month's days, peaks
     their maxima, `unique_streamers` the distinct streamers of the month's snapshots, and

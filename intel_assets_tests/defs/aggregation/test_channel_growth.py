@@ -171,12 +171,13 @@ def test_the_check_catches_a_missing_and_an_extra_channel(warehouse: PostgresWar
             conn.execute("DELETE FROM channel_growth WHERE channel_id = 'c3'")
             conn.execute("UPDATE channel_growth SET channel_id = 'c6' WHERE channel_id = 'c7'")
 
-        # Run alone, the check reads the latest materialized day.
+        # Run alone on the day, tagged as the UI tags a run of one partition.
         result = dg.materialize(
             [channel_growth, channel_growth_checks],
             selection=dg.AssetSelection.checks(channel_growth_checks),
             resources={"warehouse": warehouse},
             instance=instance,
+            tags={"dagster/partition": DAY.isoformat()},
             raise_on_error=False,
         )
 

@@ -353,12 +353,13 @@ def test_the_checks_catch_a_damaged_row(warehouse: PostgresWarehouse, instance: 
         )
         conn.execute("DELETE FROM twitch_game_stats WHERE game_key = 'roblox'")
 
-    # Run alone, the checks read the latest materialized day.
+    # Run alone on the day, tagged as the UI tags a run of one partition.
     result = dg.materialize(
         [twitch_game_stats, twitch_game_stats_checks],
         selection=dg.AssetSelection.checks(twitch_game_stats_checks),
         resources={"warehouse": warehouse, "collection_policy": CollectionPolicy()},
         instance=instance,
+        tags={"dagster/partition": "2026-03-04"},
         raise_on_error=False,
     )
 
