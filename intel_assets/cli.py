@@ -6,14 +6,13 @@ Every sub-command reads its settings from the environment when it runs (see
 
 import argparse
 import contextlib
-import math
 import os
 import signal
 import subprocess
 import sys
 import time
 from collections.abc import Mapping, Sequence
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, NoReturn
 
@@ -280,14 +279,14 @@ def _seed(
 
 
 def dev_partitions_start(
-    settings: Settings, seed_days: float, environ: Mapping[str, str], today: date
+    settings: Settings, seed_days: float, environ: Mapping[str, str], now: datetime
 ) -> str:
     """The first day of the time partitions `dev` runs Dagster with (`YYYY-MM-DD`).
 
     The user's `INTEL_PARTITIONS_START` wins. Otherwise the first start of a state folder fixes
-    it at the first day it seeds (today without seeding) and keeps it in the folder, so later
-    starts keep every partition; a folder seeded before the setting existed keeps the old
-    default, which covers its history.
+    it at the UTC day of the first hour it seeds (seeding ends at the start of `now`'s hour;
+    today without seeding) and keeps it in the folder, so later starts keep every partition; a
+    folder seeded before the setting existed keeps the old default, which covers its history.
     """
     if environ.get(PARTITIONS_START_VARIABLE):
         return environ[PARTITIONS_START_VARIABLE]
@@ -297,7 +296,8 @@ def dev_partitions_start(
     if (settings.state_dir / "history-seeded").exists():
         start = DEFAULT_PARTITIONS_START
     else:
-        start = today - timedelta(days=math.ceil(max(seed_days, 0)))
+        seeding_end = now.astimezone(UTC).replace(minute=0, second=0, microsecond=0)
+        start = (seeding_end - timedelta(days=max(seed_days, 0))).date()
     settings.state_dir.mkdir(parents=True, exist_ok=True)
     kept.write_text(start.isoformat())
     return start.isoformat()
@@ -308,7 +308,7 @@ def _cmd_dev(args: argparse.Namespace) -> int:
     endpoints = prepare(settings)
     env = runtime_environment(settings, endpoints)
     env[PARTITIONS_START_VARIABLE] = dev_partitions_start(
-        settings, args.seed_days, os.environ, datetime.now(UTC).date()
+        settings, args.seed_days, os.environ, datetime.now(UTC)
     )
     companions: list[subprocess.Popen[bytes]] = []
     running = None
