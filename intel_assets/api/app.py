@@ -36,6 +36,8 @@ from intel_assets.resources.warehouse import PostgresWarehouse
 log = logging.getLogger(__name__)
 
 API_PREFIX = "/v1"
+API_APPLICATION_NAME = "intel-assets api"
+"""How the API's Postgres connections show in `pg_stat_activity`."""
 
 DESCRIPTION = """\
 Creator Intel's intelligence for apps: per game, each analyzer's latest result and the latest
@@ -69,6 +71,7 @@ def build_store(config: ApiConfig) -> IntelStore:
         url=config.postgres_url,
         max_pool_size=config.postgres_pool_size,
         connect_timeout_seconds=config.postgres_timeout_seconds,
+        application_name=API_APPLICATION_NAME,
     )
     games = GameDirectory(warehouse, load_catalog(), config.games_refresh_seconds)
     return IntelStore(hot_tier, warehouse, games, config.redis_retry_seconds)

@@ -16,6 +16,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
+from urllib.parse import parse_qs, urlsplit
 
 import dagster as dg
 import numpy as np
@@ -178,12 +179,15 @@ class PostgresWarehouse(dg.ConfigurableResource):
         connect_timeout_seconds: How long a new connection may take before it fails.
         metrics: The Redis server committed writes are counted in (rows per table, exposed to
             Prometheus by `intel_assets.metrics`); None counts nothing.
+        application_name: What `pg_stat_activity` shows for this pool's connections, so an
+            operator can tell the API's from the runs' (a URL's own setting wins).
     """
 
     url: str
     max_pool_size: int = 4
     connect_timeout_seconds: float = 10.0
     metrics: RedisHotTier | None = None
+    application_name: str = "intel-assets"
 
     _pool: ConnectionPool | None = PrivateAttr(default=None)
     _partitioned: dict[str, bool] = PrivateAttr(default_factory=dict)
@@ -195,11 +199,19 @@ class PostgresWarehouse(dg.ConfigurableResource):
                 self.url,
                 min_size=1,
                 max_size=self.max_pool_size,
-                kwargs={"connect_timeout": math.ceil(self.connect_timeout_seconds)},
+                kwargs={
+                    "connect_timeout": math.ceil(self.connect_timeout_seconds),
+                    **self._application_name(),
+                },
                 timeout=self.connect_timeout_seconds,
                 open=True,
             )
         return self._pool
+
+    def _application_name(self) -> dict[str, str]:
+        if "application_name" in parse_qs(urlsplit(self.url).query):
+            return {}
+        return {"application_name": self.application_name}
 
     def teardown_after_execution(self, context: dg.InitResourceContext) -> None:
         """Close the pool when the run's step ends."""

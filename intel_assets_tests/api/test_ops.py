@@ -11,6 +11,7 @@ import redis
 from fastapi import FastAPI
 from prometheus_client.parser import text_string_to_metric_families
 
+from intel_assets.api.app import API_APPLICATION_NAME
 from intel_assets.api.config import ApiConfig
 from intel_assets.api.ops import SHARED_SECONDS
 from intel_assets.health import check_health
@@ -71,11 +72,12 @@ def test_health_reuses_the_pools_for_sixty_callers_at_once(
     database = urlsplit(config.postgres_url).path.lstrip("/")
 
     def connections() -> tuple[int, int]:
-        # Client backends only: autovacuum's workers come and go in the database on their own.
+        # The API's own connections: autovacuum's workers and the test's readers come and go in
+        # the database on their own.
         backends = stored.fetch_dicts(
             "SELECT count(*)::int AS n FROM pg_stat_activity "
-            "WHERE datname = %s AND backend_type = 'client backend'",
-            (database,),
+            "WHERE datname = %s AND application_name = %s",
+            (database, API_APPLICATION_NAME),
         )[0]["n"]
         return backends, len(hot.client_list())
 
