@@ -185,9 +185,11 @@ def graphql(url: str, query: str, variables: dict[str, Any] | None = None) -> di
     """One request to the webserver's GraphQL API; its data (errors fail)."""
     answer = httpx.post(
         f"{url}/graphql", json={"query": query, "variables": variables or {}}, timeout=60
-    ).json()
-    assert "errors" not in answer, answer["errors"]
-    return answer["data"]
+    )
+    answer.raise_for_status()
+    body = answer.json()
+    assert "errors" not in body, body["errors"]
+    return body["data"]
 
 
 def stop_instigators(url: str, keep: set[str]) -> None:

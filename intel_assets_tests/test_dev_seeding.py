@@ -6,10 +6,9 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-import httpx
-
 from intel_assets.settings import Settings
 from intel_assets_tests.conftest import free_port, start_dagster_dev, stop_dagster_dev
+from intel_assets_tests.deployment import graphql
 
 SEED_HOURS = 2
 SEEDING_RUNS = """
@@ -28,14 +27,6 @@ MATERIALIZATIONS = """
 SEEDED = re.compile(r"seeded (\d{4}-\d\d-\d\d \d\d:\d\d) to (\d{4}-\d\d-\d\d \d\d:\d\d) UTC")
 
 
-def _graphql(url: str, query: str) -> dict[str, Any]:
-    answer = httpx.post(f"{url}/graphql", json={"query": query}, timeout=30)
-    answer.raise_for_status()
-    body = answer.json()
-    assert "errors" not in body, body["errors"]
-    return body["data"]
-
-
 def _hours(start: datetime, end: datetime) -> list[str]:
     hours, at = [], start
     while at < end:
@@ -46,7 +37,7 @@ def _hours(start: datetime, end: datetime) -> list[str]:
 
 def _materialized_hours(url: str) -> set[str]:
     """Every hourly partition the UI shows materialized."""
-    ranges = _graphql(url, HOURLY_PARTITIONS)["assetNodeOrError"]["assetPartitionStatuses"]
+    ranges = graphql(url, HOURLY_PARTITIONS)["assetNodeOrError"]["assetPartitionStatuses"]
     found: set[str] = set()
     for r in ranges["ranges"]:
         if r["status"] != "MATERIALIZED":
@@ -77,7 +68,7 @@ def test_dev_serves_the_ui_within_a_minute_and_seeds_as_dagster_runs(
             if "seeding backfills:" in text:
                 break
             if not seen_while_seeding:
-                seen_while_seeding = _graphql(running.url, SEEDING_RUNS)["runsOrError"]["results"]
+                seen_while_seeding = graphql(running.url, SEEDING_RUNS)["runsOrError"]["results"]
             time.sleep(3)
         text = log.read_text(errors="replace")
         assert "seeding backfills:" in text, text[-3000:]
@@ -89,7 +80,7 @@ def test_dev_serves_the_ui_within_a_minute_and_seeds_as_dagster_runs(
         assert end - start == timedelta(hours=SEED_HOURS)
         seeded = _hours(start, end)
 
-        runs = _graphql(running.url, SEEDING_RUNS)["runsOrError"]["results"]
+        runs = graphql(running.url, SEEDING_RUNS)["runsOrError"]["results"]
         print(f"seeding runs: {len(runs)}; {len(seen_while_seeding)} seen before seeding ended")
         assert runs and all(r["status"] == "SUCCESS" for r in runs), runs
         # Two hours: one batch, one backfill run of hourly_metrics over the range.
@@ -98,7 +89,7 @@ def test_dev_serves_the_ui_within_a_minute_and_seeds_as_dagster_runs(
         assert tags["dagster/asset_partition_range_start"] == seeded[0]
         assert tags["dagster/asset_partition_range_end"] == seeded[-1]
         assert set(seeded) <= _materialized_hours(running.url)
-        materialized = _graphql(running.url, MATERIALIZATIONS)["assetOrError"][
+        materialized = graphql(running.url, MATERIALIZATIONS)["assetOrError"][
             "assetMaterializations"
         ]
         assert {m["partition"] for m in materialized if m["runId"] == run["runId"]} == set(seeded)

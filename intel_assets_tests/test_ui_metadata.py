@@ -6,9 +6,6 @@ UI reads it.
 
 import time
 from datetime import UTC, datetime, timedelta
-from typing import Any
-
-import httpx
 
 from intel_assets.defs.aggregation.hourly import HOURLY_COLUMNS
 from intel_assets.defs.analysis.store import HISTORY_COLUMNS
@@ -16,6 +13,7 @@ from intel_assets.resources.warehouse import PostgresWarehouse
 from intel_assets.settings import Settings
 from intel_assets_tests.conftest import DagsterDev
 from intel_assets_tests.defs.snapshot_rows import insert_streams, insert_videos
+from intel_assets_tests.deployment import graphql
 
 REPOSITORY = {"repositoryLocationName": "creator_intel", "repositoryName": "__repository__"}
 
@@ -97,22 +95,12 @@ TABLE_ASSETS = {
 """Each asset whose materialization replaces rows of one table, and that table."""
 
 
-def _graphql(url: str, query: str, variables: dict[str, Any] | None = None) -> dict[str, Any]:
-    answer = httpx.post(
-        f"{url}/graphql", json={"query": query, "variables": variables or {}}, timeout=60
-    )
-    answer.raise_for_status()
-    body = answer.json()
-    assert "errors" not in body, body["errors"]
-    return body["data"]
-
-
 def _first_line(text: str) -> str:
     return text.strip().splitlines()[0]
 
 
 def test_every_asset_has_an_owner_a_description_and_a_link_to_its_code(dagster_dev: DagsterDev):
-    nodes = _graphql(dagster_dev.url, ASSETS)["assetNodes"]
+    nodes = graphql(dagster_dev.url, ASSETS)["assetNodes"]
     by_key = {"/".join(n["assetKey"]["path"]): n for n in nodes}
 
     assert set(TABLE_ASSETS) < set(by_key)
@@ -135,7 +123,7 @@ def test_every_asset_has_an_owner_a_description_and_a_link_to_its_code(dagster_d
 
 
 def test_every_table_asset_shows_its_table_and_column_schema(dagster_dev: DagsterDev):
-    nodes = _graphql(dagster_dev.url, ASSETS)["assetNodes"]
+    nodes = graphql(dagster_dev.url, ASSETS)["assetNodes"]
     by_key = {"/".join(n["assetKey"]["path"]): n for n in nodes}
 
     schemas = {}
@@ -160,7 +148,7 @@ def test_every_table_asset_shows_its_table_and_column_schema(dagster_dev: Dagste
 
 
 def test_every_schedule_and_sensor_says_what_it_does(dagster_dev: DagsterDev):
-    data = _graphql(dagster_dev.url, SCHEDULES_AND_SENSORS, {"repo": REPOSITORY})
+    data = graphql(dagster_dev.url, SCHEDULES_AND_SENSORS, {"repo": REPOSITORY})
     schedules = data["schedulesOrError"]["results"]
     sensors = data["sensorsOrError"]["results"]
 
@@ -217,18 +205,18 @@ def test_an_hour_run_shows_its_row_count_and_its_checks_on_the_partition(
             "mode": "default",
             "executionMetadata": {"tags": [{"key": "dagster/partition", "value": partition}]},
         }
-        launched = _graphql(dagster_dev.url, LAUNCH, {"params": params})["launchRun"]
+        launched = graphql(dagster_dev.url, LAUNCH, {"params": params})["launchRun"]
         assert launched["__typename"] == "LaunchRunSuccess", launched
         run_id = launched["run"]["runId"]
         status, deadline = "", time.monotonic() + 240
         while time.monotonic() < deadline:
-            status = _graphql(dagster_dev.url, RUN, {"id": run_id})["runOrError"]["status"]
+            status = graphql(dagster_dev.url, RUN, {"id": run_id})["runOrError"]["status"]
             if status in ("SUCCESS", "FAILURE", "CANCELED"):
                 break
             time.sleep(2)
         assert status == "SUCCESS"
 
-        (latest,) = _graphql(dagster_dev.url, MATERIALIZATION, {"hour": partition})[
+        (latest,) = graphql(dagster_dev.url, MATERIALIZATION, {"hour": partition})[
             "assetNodeOrError"
         ]["latestMaterializationByPartition"]
         assert latest["partition"] == partition
@@ -238,7 +226,7 @@ def test_an_hour_run_shows_its_row_count_and_its_checks_on_the_partition(
         assert "rows_written" not in figures
 
         for name in HOURLY_CHECKS:
-            executions = _graphql(
+            executions = graphql(
                 dagster_dev.url, CHECK_EXECUTIONS, {"name": name, "partition": partition}
             )["assetCheckExecutions"]
             assert [(e["runId"], e["status"], e["partition"]) for e in executions] == [

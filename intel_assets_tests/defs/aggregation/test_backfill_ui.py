@@ -4,28 +4,18 @@ import time
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import httpx
-
 from intel_assets.resources.warehouse import PostgresWarehouse
+from intel_assets.seeding import LAUNCH
 from intel_assets.settings import Settings
 from intel_assets_tests.conftest import DagsterDev
 from intel_assets_tests.defs.snapshot_rows import insert_videos
+from intel_assets_tests.deployment import graphql
 
 FIRST_HOUR = "2026-02-01-00:00"
 LAST_HOUR = "2026-02-07-23:00"
 START = datetime(2026, 2, 1, tzinfo=UTC)
 GAMES = ("backfill_alpha", "backfill_beta")
 
-LAUNCH = """
-mutation Launch($params: LaunchBackfillParams!) {
-  launchPartitionBackfill(backfillParams: $params) {
-    __typename
-    ... on LaunchBackfillSuccess { backfillId }
-    ... on PythonError { message }
-    ... on UnauthorizedError { message }
-  }
-}
-"""
 BACKFILL = """
 query Backfill($id: String!) {
   partitionBackfillOrError(backfillId: $id) {
@@ -81,16 +71,6 @@ mutation Terminate($ids: [String!]!) {
 """
 
 
-def _graphql(url: str, query: str, variables: dict[str, Any] | None = None) -> dict[str, Any]:
-    answer = httpx.post(
-        f"{url}/graphql", json={"query": query, "variables": variables or {}}, timeout=30
-    )
-    answer.raise_for_status()
-    body = answer.json()
-    assert "errors" not in body, body["errors"]
-    return body["data"]
-
-
 def test_a_week_backfill_from_the_ui_is_one_run_filling_168_hours(
     dagster_dev: DagsterDev, test_settings: Settings
 ):
@@ -110,14 +90,14 @@ def test_a_week_backfill_from_the_ui_is_one_run_filling_168_hours(
 
         # As a user would before a large backfill on a small machine: stop the sensors and
         # cancel the collections they queued, so the backfill's run does not wait behind them.
-        sensors = _graphql(dagster_dev.url, SENSORS)["sensorsOrError"]["results"]
+        sensors = graphql(dagster_dev.url, SENSORS)["sensorsOrError"]["results"]
         for sensor in sensors:
             if sensor["sensorState"]["status"] == "RUNNING":
-                stopped = _graphql(dagster_dev.url, STOP_SENSOR, {"id": sensor["id"]})
+                stopped = graphql(dagster_dev.url, STOP_SENSOR, {"id": sensor["id"]})
                 assert stopped["stopSensor"]["__typename"] == "StopSensorMutationResult", stopped
-        unfinished = _graphql(dagster_dev.url, UNFINISHED_RUNS)["runsOrError"]["results"]
+        unfinished = graphql(dagster_dev.url, UNFINISHED_RUNS)["runsOrError"]["results"]
         if unfinished:
-            _graphql(dagster_dev.url, TERMINATE, {"ids": [r["runId"] for r in unfinished]})
+            graphql(dagster_dev.url, TERMINATE, {"ids": [r["runId"] for r in unfinished]})
 
         # Exactly what the UI's "Materialize selected" range dialog sends for one asset.
         params = {
@@ -128,7 +108,7 @@ def test_a_week_backfill_from_the_ui_is_one_run_filling_168_hours(
                 }
             ]
         }
-        launched = _graphql(dagster_dev.url, LAUNCH, {"params": params})["launchPartitionBackfill"]
+        launched = graphql(dagster_dev.url, LAUNCH, {"params": params})["launchPartitionBackfill"]
         assert launched["__typename"] == "LaunchBackfillSuccess", launched
         backfill_id = launched["backfillId"]
 
@@ -136,7 +116,7 @@ def test_a_week_backfill_from_the_ui_is_one_run_filling_168_hours(
         status = ""
         backfill: dict[str, Any] = {}
         while time.monotonic() - started < 300:
-            backfill = _graphql(dagster_dev.url, BACKFILL, {"id": backfill_id})[
+            backfill = graphql(dagster_dev.url, BACKFILL, {"id": backfill_id})[
                 "partitionBackfillOrError"
             ]
             status = backfill["status"]
@@ -156,12 +136,12 @@ def test_a_week_backfill_from_the_ui_is_one_run_filling_168_hours(
                 "numPartitionsFailed": 0,
             }
         ]
-        runs = _graphql(dagster_dev.url, RUNS, {"id": backfill_id})["runsOrError"]["results"]
+        runs = graphql(dagster_dev.url, RUNS, {"id": backfill_id})["runsOrError"]["results"]
         assert [r["status"] for r in runs] == ["SUCCESS"]  # one run for the whole week
         print(f"the run took {runs[0]['endTime'] - runs[0]['startTime']:.1f} s")
-        ranges = _graphql(dagster_dev.url, PARTITIONS)["assetNodeOrError"][
-            "assetPartitionStatuses"
-        ]["ranges"]
+        ranges = graphql(dagster_dev.url, PARTITIONS)["assetNodeOrError"]["assetPartitionStatuses"][
+            "ranges"
+        ]
         assert {"startKey": FIRST_HOUR, "endKey": LAST_HOUR, "status": "MATERIALIZED"} in ranges
 
         stored = warehouse.fetch_dicts(
