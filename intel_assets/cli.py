@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, NoReturn
 
 import httpx
+import redis
 
 from intel_assets import deployment, execution, migrate, services, warning_filters
 from intel_assets.partitions import DEFAULT_PARTITIONS_START, PARTITIONS_START_VARIABLE
@@ -674,4 +675,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         execution.ExecutionConfigError,
     ) as error:
         print(f"intel-assets: {error}", file=sys.stderr)
+        return 2
+    except (redis.ConnectionError, redis.TimeoutError) as error:
+        # A server that is down is the user's to start, not a bug: one line, no traceback.
+        print(
+            f"intel-assets: Redis did not answer ({error}); "
+            "`intel-assets services status` shows the servers",
+            file=sys.stderr,
+        )
         return 2

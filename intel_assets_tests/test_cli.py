@@ -284,3 +284,31 @@ def test_two_processes_starting_a_fresh_postgres_at_once_both_get_it():
     finally:
         services.stop(Settings(state_dir=state))
         shutil.rmtree(state, ignore_errors=True)
+
+
+def test_a_server_that_does_not_answer_is_one_line_not_a_traceback(
+    warehouse_url: str,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+):
+    closed = free_port()  # nothing listens there
+    monkeypatch.setenv("INTEL_STATE_DIR", str(tmp_path))
+    monkeypatch.setenv("INTEL_POSTGRES_URL", warehouse_url)
+    monkeypatch.setenv("INTEL_REDIS_URL", f"redis://127.0.0.1:{closed}/0")
+
+    assert cli.main(["seed-history", "--days", str(1 / 24)]) == 2
+    printed = capsys.readouterr().err.strip().splitlines()
+    assert printed[-1] == (
+        f"intel-assets: Redis did not answer (Error 111 connecting to 127.0.0.1:{closed}. "
+        "Connection refused.); `intel-assets services status` shows the servers"
+    )
+    assert not any("Traceback" in line for line in printed)
+
+    monkeypatch.setenv("INTEL_POSTGRES_URL", f"postgresql://intel@127.0.0.1:{closed}/intel")
+    assert cli.main(["migrate"]) == 2
+    printed = capsys.readouterr().err.strip().splitlines()
+    # The project's databases are made first, so that step names the unreachable server.
+    assert printed[-1].startswith("intel-assets: cannot create database 'dagster' on ")
+    assert f"127.0.0.1:{closed}" in printed[-1]
+    assert not any("Traceback" in line for line in printed)
