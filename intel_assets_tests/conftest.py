@@ -43,22 +43,6 @@ def pytest_report_header() -> str:
     return clock.header()
 
 
-# Tests of minutes each (real deployments, a `dev` that seeds), started first: the two workers
-# then share the long ones, instead of one finishing a late one alone while the other idles.
-SLOW_FIRST = (
-    "intel_assets_tests/test_scale_out.py",
-    "intel_assets_tests/test_dev_seeding.py",
-    "intel_assets_tests/test_history.py",
-)
-
-
-def _start_order(item: pytest.Item) -> int:
-    if item.nodeid.startswith(SLOW_FIRST):
-        return 0
-    groups = [m.args[0] for m in item.iter_markers("xdist_group") if m.args]
-    return 1 if groups else 2
-
-
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     # Tests sharing a costly session or package fixture run on one worker, which starts it once.
     for item in items:
@@ -66,7 +50,6 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
             item.add_marker(pytest.mark.xdist_group("dagster_dev"))
         elif item.nodeid.startswith("intel_assets_tests/api/"):
             item.add_marker(pytest.mark.xdist_group("api"))
-    items.sort(key=_start_order)  # stable: each group keeps its order
 
 
 def pytest_configure(config: pytest.Config) -> None:
