@@ -1,4 +1,3 @@
-from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
@@ -46,12 +45,6 @@ CHECK_NAMES = {
     "twitch_game_stats_cover_every_game_and_snapshot",
     "twitch_game_stats_peak_is_at_least_average",
 }
-
-
-@pytest.fixture
-def instance() -> Iterator[dg.DagsterInstance]:
-    with dg.instance_for_test() as test_instance:
-        yield test_instance
 
 
 def _at(hours: float) -> datetime:

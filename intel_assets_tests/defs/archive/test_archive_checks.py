@@ -1,10 +1,8 @@
-from collections.abc import Iterator
 from pathlib import Path
 
 import dagster as dg
 import pyarrow as pa
 import pyarrow.parquet as pq
-import pytest
 
 from intel_assets.defs.archive.checks import monthly_archive_checks, retention_checks
 from intel_assets.defs.archive.monthly import monthly_archive
@@ -21,12 +19,6 @@ ARCHIVE_NAMES = {
     "monthly_archive_row_counts_match_postgres",
     "monthly_archive_matches_declared_schema",
 }
-
-
-@pytest.fixture
-def instance() -> Iterator[dg.DagsterInstance]:
-    with dg.instance_for_test() as test_instance:
-        yield test_instance
 
 
 def _run(
