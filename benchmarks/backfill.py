@@ -20,7 +20,8 @@ from benchmarks.data import GAMES, insert_video_snapshots
 from benchmarks.harness import check
 from benchmarks.hourly import BARE_GROUP_BY
 from benchmarks.measure import row, seconds, timed, times
-from intel_assets.defs.aggregation.hourly import HOURLY_COLUMNS, hourly_metrics
+from intel_assets.contracts.tables import HOURLY_COLUMNS
+from intel_assets.defs.aggregation.hourly import hourly_metrics
 from intel_assets.resources.warehouse import PostgresWarehouse
 
 START = datetime(2026, 4, 6, tzinfo=UTC)

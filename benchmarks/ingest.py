@@ -23,7 +23,7 @@ from benchmarks import environment
 from benchmarks.data import insert_video_snapshots
 from benchmarks.harness import check
 from benchmarks.measure import interleaved_medians, rate, row, seconds, times
-from intel_assets.analyzers.common import VIDEO_COLUMNS
+from intel_assets.contracts.tables import VIDEO_COLUMNS
 from intel_assets.resources.warehouse import PostgresWarehouse, RowScope, TableWrite, frame_rows
 
 START = datetime(2026, 5, 4, tzinfo=UTC)

@@ -33,9 +33,9 @@ from benchmarks import environment
 from benchmarks.catalogs import PACKAGED, catalog_in_use, resized
 from benchmarks.harness import check
 from benchmarks.measure import row
-from intel_assets.analyzers.common import VIDEO_COLUMNS
 from intel_assets.analyzers.regional import resolve_languages
 from intel_assets.catalog import Catalog
+from intel_assets.contracts.tables import VIDEO_COLUMNS
 from intel_assets.defs.collection.assets import (
     CollectionPolicy,
     youtube_collection_job,

@@ -20,9 +20,9 @@ from benchmarks import environment
 from benchmarks.catalogs import PACKAGED, catalog_in_use, resized, synthetic_games
 from benchmarks.harness import check
 from benchmarks.measure import row, seconds, times
+from intel_assets.contracts.tables import COLLECTION_STATE_COLUMNS
 from intel_assets.defs.collection.assets import twitch_collection_job, youtube_collection_job
 from intel_assets.defs.collection.sensors import collection_sensor
-from intel_assets.defs.collection.store import STATE_COLUMNS
 from intel_assets.history import simulator_resources
 from intel_assets.resources.hot_tier import RedisHotTier
 from intel_assets.resources.warehouse import PostgresWarehouse, RowScope
@@ -58,7 +58,7 @@ def measure(game_count: int, evaluations: int) -> list[dict[str, Any]]:
         resources = simulator_resources(nowhere, nowhere, nowhere, warehouse, hot_tier)
         warehouse.replace_rows(
             "intel_collection_state",
-            STATE_COLUMNS,
+            COLLECTION_STATE_COLUMNS,
             _states(catalog.keys, datetime.now(UTC)),
             scope=RowScope(equals={"source": "youtube"}),
         )

@@ -14,12 +14,16 @@ import unicodedata
 from collections.abc import Iterable, Mapping
 from functools import cached_property
 from pathlib import Path
+from typing import Any, Protocol
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 DEFAULT_CATALOG_PATH = Path(__file__).with_name("games.toml")
 CATALOG_PATH_VARIABLE = "INTEL_CATALOG_PATH"
 _GAME_KEY = re.compile(r"^[a-z][a-z0-9_]{0,62}$")
+
+GAMING_CATEGORY = "20"
+"""YouTube's video category "Gaming": the category of the charts every game is matched in."""
 
 
 class CatalogError(ValueError):
@@ -167,3 +171,46 @@ def load_catalog(path: Path | None = None) -> Catalog:
     except tomllib.TOMLDecodeError as error:
         raise CatalogError(f"{path}: {error}") from error
     return parse_catalog(data, source=str(path))
+
+
+class RowReader(Protocol):
+    """What reads the discovered games: the warehouse resource, or anything with its query."""
+
+    def fetch_dicts(self, query: Any, params: Any = ()) -> list[dict[str, Any]]:
+        """Run a query and return its rows as dictionaries."""
+        ...
+
+
+def discovered_game_config(game_key: str, name: str, twitch_game_id: str) -> GameConfig:
+    """Catalog entry of a game discovered from Twitch: its name is its only match phrase."""
+    return GameConfig(
+        key=game_key,
+        display_name=name,
+        priority=3,
+        refresh_hours=4.0,
+        video_budget=30,
+        phrases=(name,),
+        description_phrases=(name,),
+        search_query=name,
+        twitch_game_id=twitch_game_id,
+        twitch_name=name,
+    )
+
+
+def effective_catalog(warehouse: RowReader, base: Catalog | None = None) -> Catalog:
+    """The catalog file's games plus the games discovered from Twitch (the file wins a clash).
+
+    Args:
+        warehouse: The warehouse (`intel_discovered_games` holds the discovered games).
+        base: The catalog file's games (default: `load_catalog()`).
+    """
+    catalog = base or load_catalog()
+    rows = warehouse.fetch_dicts(
+        b"SELECT game_key, display_name, twitch_game_id FROM intel_discovered_games"
+    )
+    games = dict(catalog.games)
+    for row in rows:
+        key = row["game_key"]
+        if key not in games:
+            games[key] = discovered_game_config(key, row["display_name"], row["twitch_game_id"])
+    return Catalog(games=games)

@@ -40,7 +40,7 @@ from intel_assets.freshness import (
     HOURLY_MAX_AGE,
     HOURLY_WARN_AGE,
 )
-from intel_assets.metrics import api_resources, breaker_statuses, bucket_statuses
+from intel_assets.resources.api_state import ApiStateReader
 from intel_assets.resources.errors import StateUnavailableError
 from intel_assets.settings import Settings, redact_url
 
@@ -186,15 +186,13 @@ def check_archive(url: str) -> HealthCheck:
     return HealthCheck("archive", str(folder), "fail", "folder missing and cannot be created")
 
 
-def check_quota_and_breakers(
-    hot_tier: "RedisHotTier", warehouse: "PostgresWarehouse | None", target_share: float
-) -> list[HealthCheck]:
+def check_quota_and_breakers(hot_tier: "RedisHotTier", target_share: float) -> list[HealthCheck]:
     """Each quota bucket against the target share, and each circuit breaker."""
-    youtube, twitch = api_resources(hot_tier, warehouse)
+    state = ApiStateReader(hot_tier)
     checks: list[HealthCheck] = []
     try:
-        buckets = bucket_statuses(youtube, twitch)
-        breakers = breaker_statuses(youtube, twitch)
+        buckets = state.buckets()
+        breakers = state.breakers()
     except StateUnavailableError as error:
         detail = f"cannot be read: Redis does not answer ({type(error).__name__})"
         return [
@@ -280,7 +278,7 @@ def _tier_freshness(
 
 def check_freshness(warehouse: "PostgresWarehouse", now: datetime) -> list[HealthCheck]:
     """Every tracked game's collections, and the newest hour and day of the rollups."""
-    from intel_assets.defs.collection.store import effective_catalog
+    from intel_assets.catalog import effective_catalog
 
     catalog = effective_catalog(warehouse)
     states = warehouse.fetch_dicts(
@@ -330,7 +328,7 @@ def report_health(
     redis_check = check_redis(hot_tier, show_urls[1])
     checks = [postgres, redis_check, check_archive(archive_url)]
     if redis_check.status == "ok":
-        checks += check_quota_and_breakers(hot_tier, warehouse, target_share)
+        checks += check_quota_and_breakers(hot_tier, target_share)
     else:
         checks += [
             HealthCheck("quota", "all buckets", "fail", "unknown: Redis does not answer"),

@@ -58,54 +58,15 @@ from intel_assets.observability import (
     read_rows_written,
     read_run_metrics,
 )
-from intel_assets.resources.breaker import BreakerStatus
+from intel_assets.resources.api_state import ApiStateReader
 from intel_assets.resources.errors import StateUnavailableError
 from intel_assets.resources.hot_tier import RedisHotTier
-from intel_assets.resources.quota import BucketStatus
-from intel_assets.resources.twitch import AUTH_API, TwitchResource, read_rate_status
-from intel_assets.resources.warehouse import PostgresWarehouse
-from intel_assets.resources.youtube import YouTubeResource
+from intel_assets.resources.twitch import read_rate_status
 
 log = logging.getLogger(__name__)
 
 BREAKER_STATES = ("closed", "open", "half_open")
 POSTGRES_TIMEOUT_SECONDS = 3
-
-
-def api_resources(
-    hot_tier: RedisHotTier, warehouse: PostgresWarehouse | None
-) -> tuple[YouTubeResource, TwitchResource]:
-    """The API resources with their configured buckets and breakers, for reading state only.
-
-    They never call an API here (no credentials are needed to read the ledger or breakers),
-    and use the given clients' connections.
-    """
-    warehouse = warehouse or PostgresWarehouse(url="")
-    youtube = YouTubeResource(api_key="", redis=hot_tier, warehouse=warehouse)
-    twitch = TwitchResource(client_id="", client_secret="", redis=hot_tier, warehouse=warehouse)
-    return youtube, twitch
-
-
-def bucket_statuses(
-    youtube: YouTubeResource, twitch: TwitchResource
-) -> dict[tuple[str, str], BucketStatus]:
-    """Every quota bucket's state now, keyed by (platform, bucket).
-
-    Raises:
-        QuotaUnavailableError: Redis did not answer.
-    """
-    buckets = {("youtube", name): s for name, s in youtube.quota_status().items()}
-    buckets.update({("twitch", name): s for name, s in twitch.quota_status().items()})
-    return buckets
-
-
-def breaker_statuses(youtube: YouTubeResource, twitch: TwitchResource) -> list[BreakerStatus]:
-    """The breakers of YouTube, Twitch and Twitch's token endpoint.
-
-    Raises:
-        StateUnavailableError: Redis did not answer.
-    """
-    return [youtube.breaker_status(), twitch.breaker_status(), twitch.breaker(AUTH_API).status()]
 
 
 def collection_ages(postgres_url: str, now: datetime) -> list[dict]:
@@ -145,10 +106,8 @@ class IntelCollector(Collector):
 
     def __init__(self, redis_url: str, postgres_url: str | None) -> None:
         self._postgres_url = postgres_url
-        self._youtube, self._twitch = api_resources(
-            RedisHotTier(url=redis_url), PostgresWarehouse(url=postgres_url or "")
-        )
-        self._redis = self._youtube.redis
+        self._state = ApiStateReader(RedisHotTier(url=redis_url))
+        self._redis = self._state.hot_tier
 
     def collect(self) -> Iterator[Metric]:
         """The metric families of one scrape."""
@@ -232,9 +191,7 @@ class IntelCollector(Collector):
         closed = GaugeMetricFamily(
             "intel_quota_bucket_closed", "1 while the API has closed the bucket.", labels=labels
         )
-        for (platform, bucket), status in sorted(
-            bucket_statuses(self._youtube, self._twitch).items()
-        ):
+        for (platform, bucket), status in sorted(self._state.buckets().items()):
             used.add_metric([platform, bucket], status.used)
             limit.add_metric([platform, bucket], status.limit)
             ratio.add_metric([platform, bucket], status.share_used)
@@ -249,7 +206,7 @@ class IntelCollector(Collector):
         failures = GaugeMetricFamily(
             "intel_circuit_breaker_failures", "Consecutive failed calls counted.", labels=["api"]
         )
-        for breaker in breaker_statuses(self._youtube, self._twitch):
+        for breaker in self._state.breakers():
             for name in BREAKER_STATES:
                 state.add_metric([breaker.api, name], float(breaker.state == name))
             failures.add_metric([breaker.api], breaker.failures)

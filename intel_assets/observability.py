@@ -62,21 +62,24 @@ from typing import Any
 
 import redis
 
+from intel_assets.resources.redis_keys import (
+    ANALYZER_OUTCOMES_KEY,
+    CALLS_KEY,
+    COUNTED_RUN_TTL_SECONDS,
+    ERRORS_KEY,
+    LATENCY_BUCKET_KEY,
+    LATENCY_COUNT_KEY,
+    LATENCY_SUM_KEY,
+    ROWS_WRITTEN_KEY,
+    RUN_DURATION_BUCKET_KEY,
+    RUN_DURATION_COUNT_KEY,
+    RUN_DURATION_SUM_KEY,
+    RUN_OUTCOMES_KEY,
+    run_counted_key,
+)
+
 log = logging.getLogger(__name__)
 
-CALLS_KEY = "intel:metrics:api:calls"
-ERRORS_KEY = "intel:metrics:api:errors"
-LATENCY_SUM_KEY = "intel:metrics:api:latency_sum"
-LATENCY_COUNT_KEY = "intel:metrics:api:latency_count"
-LATENCY_BUCKET_KEY = "intel:metrics:api:latency_bucket"
-ROWS_WRITTEN_KEY = "intel:metrics:rows_written"
-RUN_OUTCOMES_KEY = "intel:metrics:runs:outcomes"
-RUN_DURATION_SUM_KEY = "intel:metrics:runs:duration_sum"
-RUN_DURATION_COUNT_KEY = "intel:metrics:runs:duration_count"
-RUN_DURATION_BUCKET_KEY = "intel:metrics:runs:duration_bucket"
-RUN_COUNTED_PREFIX = "intel:metrics:runs:counted:"
-COUNTED_RUN_TTL_SECONDS = 7 * 24 * 3600
-ANALYZER_OUTCOMES_KEY = "intel:metrics:analyzer:outcomes"
 RUN_OUTCOMES = ("success", "failure", "canceled")
 ANALYZER_OUTCOMES = ("fresh", "stale", "rejected", "failed")
 # Upper bounds (seconds) of the run duration histogram: a game's collection takes seconds, its
@@ -274,7 +277,7 @@ def record_run_outcomes(client: redis.Redis, outcomes: list[RunOutcome]) -> int:
             buckets.append(f"{run.job}|+Inf")
         script(
             keys=[
-                RUN_COUNTED_PREFIX + run.run_id,
+                run_counted_key(run.run_id),
                 RUN_OUTCOMES_KEY,
                 RUN_DURATION_SUM_KEY,
                 RUN_DURATION_COUNT_KEY,

@@ -20,8 +20,8 @@ from typing import Any
 import httpx
 import redis
 
-SEEDING_KEY = "intel:seeding"
-SEEDING_TTL_SECONDS = 120
+from intel_assets.resources.redis_keys import SEEDING_KEY, SEEDING_TTL_SECONDS
+
 """How long the flag outlives its last renewal: a killed seeding pauses collection no longer."""
 
 SEEDING_TAG = "intel/seeding"

@@ -7,8 +7,7 @@ UI reads it.
 import time
 from datetime import UTC, datetime, timedelta
 
-from intel_assets.defs.aggregation.hourly import HOURLY_COLUMNS
-from intel_assets.defs.analysis.store import HISTORY_COLUMNS
+from intel_assets.contracts.tables import ANALYSIS_RESULTS_COLUMNS, HOURLY_COLUMNS
 from intel_assets.resources.warehouse import PostgresWarehouse
 from intel_assets.settings import Settings
 from intel_assets_tests.conftest import DagsterDev
@@ -133,7 +132,7 @@ def test_every_table_asset_shows_its_table_and_column_schema(dagster_dev: Dagste
         schemas[key] = entries["dagster/column_schema"]["schema"]["columns"]
     # The schema the UI shows is the column list the rollup writes, in table order.
     assert [c["name"] for c in schemas["hourly_metrics"]] == list(HOURLY_COLUMNS)
-    assert [c["name"] for c in schemas["viral_intel"]] == list(HISTORY_COLUMNS)
+    assert [c["name"] for c in schemas["viral_intel"]] == list(ANALYSIS_RESULTS_COLUMNS)
     hour_start = next(c for c in schemas["hourly_metrics"] if c["name"] == "hour_start")
     assert hour_start == {
         "name": "hour_start",

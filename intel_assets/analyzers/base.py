@@ -21,22 +21,11 @@ from typing import Any, Literal, Protocol
 import numpy as np
 import pandas as pd
 
-from intel_assets.analyzers.common import (
-    CHANNEL_COLUMNS,
-    STREAM_COLUMNS,
-    VIDEO_COLUMNS,
-    latest_per_video,
-    numeric,
-)
+from intel_assets.analyzers.common import latest_per_video, numeric
+from intel_assets.contracts.tables import SNAPSHOT_FRAME_COLUMNS, SnapshotSource
 
-Source = Literal["videos", "streams", "channels"]
+Source = SnapshotSource
 """The snapshot frames an analyzer may read."""
-
-SOURCE_COLUMNS: Mapping[Source, tuple[str, ...]] = {
-    "videos": VIDEO_COLUMNS,
-    "streams": STREAM_COLUMNS,
-    "channels": CHANNEL_COLUMNS,
-}
 
 FLOAT_DECIMALS = 4
 """Decimals kept in `to_dict()`: enough for ratios and shares, stable across platforms."""
@@ -47,7 +36,9 @@ KeyFigures = dict[str, float | int | str | None]
 
 def empty_frame(source: Source) -> pd.DataFrame:
     """A snapshot frame with the source's columns and no rows."""
-    return pd.DataFrame({column: pd.Series(dtype=object) for column in SOURCE_COLUMNS[source]})
+    return pd.DataFrame(
+        {column: pd.Series(dtype=object) for column in SNAPSHOT_FRAME_COLUMNS[source]}
+    )
 
 
 @dataclass(frozen=True, eq=False)
@@ -55,10 +46,10 @@ class AnalyzerInputs:
     """The stored snapshots of one game that an analysis runs over.
 
     Attributes:
-        videos: Rows of `video_snapshots` (columns `VIDEO_COLUMNS`), usually several
+        videos: Rows of `video_snapshots` (`SNAPSHOT_FRAME_COLUMNS["videos"]`), usually several
             collections over a lookback window, so one video appears once per snapshot.
-        streams: Rows of `stream_snapshots` (columns `STREAM_COLUMNS`) of the same game.
-        channels: Rows of `channel_snapshots` (columns `CHANNEL_COLUMNS`).
+        streams: Rows of `stream_snapshots` (`SNAPSHOT_FRAME_COLUMNS["streams"]`) of the same game.
+        channels: Rows of `channel_snapshots` (`SNAPSHOT_FRAME_COLUMNS["channels"]`).
         game_key: The game every row belongs to.
         as_of: The analysis' reference time: `collected_at` of the newest snapshot (never the
             wall clock, so a re-run gives identical output). Every age is measured at it.
@@ -77,9 +68,9 @@ class AnalyzerInputs:
     def __post_init__(self) -> None:
         if self.as_of.tzinfo is None:
             raise ValueError("as_of must be timezone-aware (UTC)")
-        for source in SOURCE_COLUMNS:
+        for source in SNAPSHOT_FRAME_COLUMNS:
             frame = self.frame(source)
-            missing = [c for c in SOURCE_COLUMNS[source] if c not in frame.columns]
+            missing = [c for c in SNAPSHOT_FRAME_COLUMNS[source] if c not in frame.columns]
             if missing:
                 raise ValueError(f"{source} frame lacks columns: {', '.join(missing)}")
             if frame.empty:

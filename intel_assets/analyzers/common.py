@@ -1,38 +1,14 @@
 """Definitions every analyzer and rollup shares: input columns, duration buckets, engagement.
 
 Pure functions over pandas DataFrames; no Dagster, no I/O. The frames have the columns of the
-snapshot tables (see `migrations/0001_snapshots.sql`): one row per video (stream, channel) per
-collection, so one video appears once per snapshot that saw it.
+snapshot tables (`intel_assets.contracts.tables.SNAPSHOT_FRAME_COLUMNS`): one row per video
+(stream, channel) per collection, so one video appears once per snapshot that saw it.
 """
 
 from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-
-VIDEO_COLUMNS: tuple[str, ...] = (
-    "video_id", "game_key", "collected_at", "collection_id", "source", "title", "description",
-    "channel_id", "channel_title", "published_at", "duration_seconds", "is_short", "view_count",
-    "like_count", "comment_count", "default_audio_language", "default_language", "live_state",
-    "is_premiere", "scheduled_start", "actual_start", "actual_end", "concurrent_viewers", "tags",
-    "topic_categories", "category_id", "definition", "caption", "licensed_content",
-    "made_for_kids", "has_paid_product_placement", "localization_languages", "language",
-    "language_source",
-)  # fmt: skip
-"""Columns of `video_snapshots`, in table order."""
-
-STREAM_COLUMNS: tuple[str, ...] = (
-    "stream_id", "user_id", "user_login", "user_name", "game_key", "twitch_game_id",
-    "collected_at", "collection_id", "viewer_count", "language", "started_at", "title", "tags",
-    "is_mature",
-)  # fmt: skip
-"""Columns of `stream_snapshots`, in table order."""
-
-CHANNEL_COLUMNS: tuple[str, ...] = (
-    "channel_id", "game_key", "collected_at", "collection_id", "title", "published_at",
-    "country", "subscriber_count", "video_count", "view_count",
-)  # fmt: skip
-"""Columns of `channel_snapshots`, in table order."""
 
 
 @dataclass(frozen=True)

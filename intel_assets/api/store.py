@@ -28,21 +28,22 @@ from psycopg_pool import PoolTimeout
 
 from intel_assets.analyzers.decay import AnalysisResult
 from intel_assets.analyzers.registry import ANALYZERS
-from intel_assets.catalog import Catalog, GameConfig
-from intel_assets.defs.aggregation.channel_growth import CHANNEL_GROWTH_COLUMNS
-from intel_assets.defs.aggregation.daily import DAILY_COLUMNS
-from intel_assets.defs.aggregation.hourly import HOURLY_COLUMNS
-from intel_assets.defs.aggregation.twitch_stats import STAT_COLUMNS
-from intel_assets.defs.analysis.store import hot_tier_key
-from intel_assets.defs.collection.store import effective_catalog
-from intel_assets.metrics import breaker_statuses, bucket_statuses
+from intel_assets.catalog import Catalog, GameConfig, effective_catalog
+from intel_assets.contracts.tables import (
+    CHANNEL_GROWTH_COLUMNS,
+    DAILY_COLUMNS,
+    HOURLY_COLUMNS,
+    STAT_COLUMNS,
+    STREAM_SNAPSHOTS,
+    VIDEO_SNAPSHOTS,
+)
+from intel_assets.resources.api_state import ApiStateReader
 from intel_assets.resources.breaker import BreakerStatus
 from intel_assets.resources.errors import StateUnavailableError
 from intel_assets.resources.hot_tier import RedisHotTier
 from intel_assets.resources.quota import BucketStatus
-from intel_assets.resources.twitch import TwitchResource
+from intel_assets.resources.redis_keys import analysis_key, snapshot_key
 from intel_assets.resources.warehouse import PostgresWarehouse
-from intel_assets.resources.youtube import YouTubeResource
 
 log = logging.getLogger(__name__)
 
@@ -75,8 +76,8 @@ STREAM_SUMMARY_COLUMNS: tuple[str, ...] = (
 """The `stream_snapshots` columns a Twitch summary reads (the hot tier's records have them)."""
 
 SNAPSHOT_TABLES: Mapping[Platform, str] = {
-    "youtube": "video_snapshots",
-    "twitch": "stream_snapshots",
+    "youtube": VIDEO_SNAPSHOTS.name,
+    "twitch": STREAM_SNAPSHOTS.name,
 }
 SNAPSHOT_COLUMNS: Mapping[Platform, tuple[str, ...]] = {
     "youtube": VIDEO_SUMMARY_COLUMNS,
@@ -107,11 +108,6 @@ class UnknownGame(LookupError):
         more = len(known) - KNOWN_GAMES_LISTED
         rest = f" and {more} more (GET /v1/games lists them)" if more > 0 else ""
         super().__init__(f"unknown game {shown!r}; known games: {listed}{rest}")
-
-
-def hot_tier_snapshot_key(platform: Platform, game_key: str) -> str:
-    """The Redis key of a game's latest raw snapshot of a platform (written by collection)."""
-    return f"{platform}:games:{game_key}"
 
 
 class HotTierGate:
@@ -352,11 +348,7 @@ class IntelStore:
         self.gate = HotTierGate(hot_tier, redis_retry_seconds)
         self.warehouse = warehouse
         self.games = games
-        # Only their quota and breaker state is read: no key, secret or API call is needed.
-        self._youtube = YouTubeResource(api_key="", redis=hot_tier, warehouse=warehouse)
-        self._twitch = TwitchResource(
-            client_id="", client_secret="", redis=hot_tier, warehouse=warehouse
-        )
+        self._api_state = ApiStateReader(hot_tier)
 
     @contextmanager
     def _warehouse(self) -> Iterator[psycopg.Connection]:
@@ -380,7 +372,7 @@ class IntelStore:
             Unavailable: Redis lacked some result and Postgres did not answer.
         """
         found: dict[str, StoredAnalysis] = {}
-        values = self.gate.get_many([hot_tier_key(name, game_key) for name in analyzers])
+        values = self.gate.get_many([analysis_key(name, game_key) for name in analyzers])
         for name, raw in zip(analyzers, values or [None] * len(analyzers), strict=True):
             result = _parse_envelope(raw, name, game_key)
             if result is not None:
@@ -398,7 +390,7 @@ class IntelStore:
         Platforms never collected for the game are absent.
         """
         found: dict[Platform, Snapshot] = {}
-        values = self.gate.get_many([hot_tier_snapshot_key(p, game_key) for p in PLATFORMS])
+        values = self.gate.get_many([snapshot_key(p, game_key) for p in PLATFORMS])
         for platform, raw in zip(PLATFORMS, values or [None, None], strict=True):
             snapshot = _parse_snapshot(raw, platform, game_key)
             if snapshot is not None:
@@ -436,8 +428,8 @@ class IntelStore:
         Raises:
             Unavailable: Redis is down (the ledger is Redis: there is nothing to fall back to).
         """
-        buckets = self.gate.call(lambda: bucket_statuses(self._youtube, self._twitch))
-        breakers = self.gate.call(lambda: breaker_statuses(self._youtube, self._twitch))
+        buckets = self.gate.call(self._api_state.buckets)
+        breakers = self.gate.call(self._api_state.breakers)
         return buckets, breakers
 
     def hourly(self, game_key: str, start: datetime, end: datetime) -> list[dict[str, Any]]:
@@ -496,7 +488,7 @@ def _parse_envelope(raw: str | None, analyzer: str, game_key: str) -> AnalysisRe
     except (ValueError, KeyError, TypeError) as error:
         log.warning(
             "unreadable hot-tier value %s (%s); serving Postgres's",
-            hot_tier_key(analyzer, game_key),
+            analysis_key(analyzer, game_key),
             type(error).__name__,
         )
         return None
@@ -534,7 +526,7 @@ def _parse_snapshot(raw: str | None, platform: Platform, game_key: str) -> Snaps
     except (ValueError, KeyError, TypeError) as error:
         log.warning(
             "unreadable hot-tier value %s (%s); serving Postgres's",
-            hot_tier_snapshot_key(platform, game_key),
+            snapshot_key(platform, game_key),
             type(error).__name__,
         )
         return None

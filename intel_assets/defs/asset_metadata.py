@@ -1,9 +1,13 @@
 """What the Dagster UI shows about every asset besides its code: owners, tables, code links.
 
+Every asset also lists the warehouse tables it reads and writes (`intel/tables_read`,
+`intel/tables_written`, from `intel_assets.contracts.lineage`), which the lineage test holds
+equal to its dependencies and its SQL.
+
 Applied once to the merged definitions (`definitions.py`), so an asset a domain adds later gets
 its domain's owner and a link to its code without an edit here. A table asset (one whose
 materialization replaces rows of one warehouse table) names its table in `ASSET_TABLES`; its
-column schema comes from the table's one declared contract (the archive's Arrow schema, or the
+column schema comes from the table's one contract (its Arrow schema, `contracts/tables.py`, or the
 analysis history's columns), never from a second list.
 """
 
@@ -12,9 +16,11 @@ from collections.abc import Mapping, Sequence
 import dagster as dg
 import pyarrow as pa
 
-from intel_assets.defs.analysis.assets import ANALYSIS_GROUP
-from intel_assets.defs.analysis.store import HISTORY_COLUMNS, HISTORY_TABLE
-from intel_assets.defs.archive.tables import (
+from intel_assets.analyzers.registry import ANALYZERS
+from intel_assets.contracts.lineage import ASSET_TABLE_USE, TableUse, analysis_table_use
+from intel_assets.contracts.tables import (
+    ANALYSIS_RESULTS_COLUMNS,
+    ANALYSIS_RESULTS_TABLE,
     CHANNEL_GROWTH,
     DAILY_METRICS,
     DURATION_PERFORMANCE,
@@ -25,8 +31,9 @@ from intel_assets.defs.archive.tables import (
     TWITCH_GAME_STATS,
     TWITCH_GAME_STATS_MONTHLY,
     VIDEO_SNAPSHOTS,
-    ArchivedTable,
+    Table,
 )
+from intel_assets.defs.analysis.assets import ANALYSIS_GROUP, intel_asset_key
 
 OWNERS_BY_GROUP: Mapping[str, tuple[str, ...]] = {
     "collection": ("team:collection",),
@@ -70,7 +77,7 @@ def arrow_table_schema(
     )
 
 
-def _archived(table: ArchivedTable) -> tuple[str, dg.TableSchema]:
+def _archived(table: Table) -> tuple[str, dg.TableSchema]:
     return table.name, arrow_table_schema(table.schema)
 
 
@@ -81,7 +88,7 @@ HISTORY_SCHEMA = dg.TableSchema(
             type=_HISTORY_TYPES[name],
             constraints=dg.TableColumnConstraints(nullable=False),
         )
-        for name in HISTORY_COLUMNS
+        for name in ANALYSIS_RESULTS_COLUMNS
     ]
 )
 """`intel_analysis_results`, shared by the eight analysis assets (one row per result)."""
@@ -106,17 +113,41 @@ ASSET_TABLES: Mapping[str, tuple[str, dg.TableSchema]] = {
 def table_of(spec: dg.AssetSpec) -> tuple[str, dg.TableSchema] | None:
     """The warehouse table an asset writes, with its schema; None for other assets."""
     if spec.group_name == ANALYSIS_GROUP:
-        return HISTORY_TABLE, HISTORY_SCHEMA
+        return ANALYSIS_RESULTS_TABLE, HISTORY_SCHEMA
     return ASSET_TABLES.get(spec.key.to_user_string())
 
 
+ANALYSIS_TABLE_USE: Mapping[dg.AssetKey, TableUse] = {
+    intel_asset_key(name): analysis_table_use(spec.needs) for name, spec in ANALYZERS.items()
+}
+
+
+def table_use(key: dg.AssetKey) -> TableUse:
+    """The warehouse tables an asset reads and writes.
+
+    Raises:
+        KeyError: The asset declares none (`intel_assets.contracts.lineage` must list it).
+    """
+    if key in ANALYSIS_TABLE_USE:
+        return ANALYSIS_TABLE_USE[key]
+    return ASSET_TABLE_USE[key.to_user_string()]
+
+
 def described(spec: dg.AssetSpec) -> dg.AssetSpec:
-    """`spec` with its owners and, for a table asset, its table name and column schema."""
+    """`spec` with its owners, the tables it reads and writes, and a table asset's schema.
+
+    A table asset (one that replaces rows of one table) also gets its table name and column
+    schema.
+    """
     owners = [] if spec.owners else list(OWNERS_BY_GROUP.get(spec.group_name or "", DEFAULT_OWNERS))
+    use = table_use(spec.key)
+    metadata: dict[str, object] = {
+        "intel/tables_read": dg.MetadataValue.json(sorted(use.reads)),
+        "intel/tables_written": dg.MetadataValue.json(sorted(use.writes)),
+    }
     table = table_of(spec)
-    metadata = (
-        {} if table is None else {"dagster/table_name": table[0], "dagster/column_schema": table[1]}
-    )
+    if table is not None:
+        metadata |= {"dagster/table_name": table[0], "dagster/column_schema": table[1]}
     return spec.merge_attributes(owners=owners, metadata=metadata)
 
 

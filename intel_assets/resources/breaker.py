@@ -22,8 +22,7 @@ from typing import Literal
 import redis
 
 from intel_assets.resources.errors import CircuitOpenError, StateUnavailableError
-
-KEY_PREFIX = "intel:breaker"
+from intel_assets.resources.redis_keys import breaker_key
 
 BreakerState = Literal["closed", "open", "half_open"]
 
@@ -129,7 +128,7 @@ class CircuitBreaker:
             raise ValueError("failure_threshold must be at least 1")
         self._redis = client
         self.api = api
-        self.key = f"{KEY_PREFIX}:{api}"
+        self.key = breaker_key(api)
         self.failure_threshold = failure_threshold
         self.open_seconds = open_seconds
         self.probe_seconds = probe_seconds

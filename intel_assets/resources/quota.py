@@ -52,6 +52,7 @@ import redis
 from psycopg.types.json import Jsonb
 
 from intel_assets.resources.errors import QuotaExhaustedError, QuotaUnavailableError
+from intel_assets.resources.redis_keys import QUOTA_LOG_STREAM, quota_closed_key, quota_key
 
 if TYPE_CHECKING:  # the ledger only calls it; importing Dagster here would slow every worker
     from intel_assets.resources.warehouse import PostgresWarehouse
@@ -59,22 +60,7 @@ if TYPE_CHECKING:  # the ledger only calls it; importing Dagster here would slow
 log = logging.getLogger(__name__)
 
 PACIFIC = ZoneInfo("America/Los_Angeles")
-KEY_PREFIX = "intel:quota"
-LOG_STREAM = "intel:quota:log"
 QUOTA_LOG_TABLE = "intel_quota_log"
-QUOTA_LOG_COLUMNS = (
-    "platform",
-    "bucket",
-    "operation",
-    "units_used",
-    "units_remaining",
-    "quota_day",
-    "category_key",
-    "run_id",
-    "metadata",
-    "created_at",
-    "reservation_id",
-)
 DRAIN_BATCH = 5000
 
 Window = Literal["pacific_day", "minute"]
@@ -278,14 +264,18 @@ def drain_quota_log(
         redis.RedisError: Redis did not answer.
         psycopg.Error: The warehouse refused; the entries stay in the stream.
     """
+    # Imported here, not at the top: the contract imports pyarrow, which every process that
+    # only reserves units would otherwise pay for at start.
+    from intel_assets.contracts.tables import QUOTA_LOG, QUOTA_LOG_COLUMNS
+
     moved = 0
     while True:
-        entries: Sequence[Any] = client.xrange(LOG_STREAM, count=batch)  # type: ignore[assignment]
+        entries: Sequence[Any] = client.xrange(QUOTA_LOG_STREAM, count=batch)  # type: ignore[assignment]
         if not entries:
             return moved
         spends = [_log_row(f) for _, f in entries if f["kind"] == "spend"]
         refunds = [f for _, f in entries if f["kind"] == "refund"]
-        warehouse.append_new_rows(QUOTA_LOG_TABLE, QUOTA_LOG_COLUMNS, spends, key="reservation_id")
+        warehouse.append_new_rows(QUOTA_LOG.name, QUOTA_LOG_COLUMNS, spends, key="reservation_id")
         if refunds:
             with warehouse.connection() as conn, conn.cursor() as cur:
                 cur.executemany(
@@ -302,7 +292,7 @@ def drain_quota_log(
                         for f in refunds
                     ],
                 )
-        client.xdel(LOG_STREAM, *(entry_id for entry_id, _ in entries))
+        client.xdel(QUOTA_LOG_STREAM, *(entry_id for entry_id, _ in entries))
         moved += len(entries)
         if len(entries) < batch:
             return moved
@@ -357,7 +347,7 @@ class QuotaLedger:
             ) from None
 
     def _key(self, bucket: str, window: str) -> str:
-        return f"{KEY_PREFIX}:{self.platform}:{bucket}:{window}"
+        return quota_key(self.platform, bucket, window)
 
     def _unavailable(self, doing: str, error: Exception) -> QuotaUnavailableError:
         return QuotaUnavailableError(
@@ -412,7 +402,7 @@ class QuotaLedger:
                 self._drain_quietly()
         try:
             outcome, used = self._reserve_script(
-                keys=[key, f"{key}:closed", LOG_STREAM],
+                keys=[key, quota_closed_key(key), QUOTA_LOG_STREAM],
                 args=[units, spec.limit, _milliseconds_until(reset_at, now), self._logs, *fields],
             )  # type: ignore[misc]
         except (redis.RedisError, OSError) as error:
@@ -466,7 +456,7 @@ class QuotaLedger:
         spec = self._spec(reservation.bucket)
         try:
             self._refund_script(
-                keys=[key, LOG_STREAM],
+                keys=[key, QUOTA_LOG_STREAM],
                 args=[
                     reservation.units,
                     spec.limit,
@@ -559,7 +549,7 @@ class QuotaLedger:
                 QUOTA_LOG_TABLE,
                 type(error).__name__,
                 error,
-                LOG_STREAM,
+                QUOTA_LOG_STREAM,
             )
 
     def _drain_locked(self) -> int:

@@ -47,6 +47,7 @@ from intel_assets.resources.http import (
     server_error,
 )
 from intel_assets.resources.quota import BucketSpec, QuotaLedger
+from intel_assets.resources.redis_keys import TWITCH_RATE_LIMIT_KEY, twitch_token_key
 from intel_assets.resources.twitch_models import ChannelInfo, Game, Stream, Token, TwitchVideo
 from intel_assets.settings import DEFAULT_TWITCH_API_URL, DEFAULT_TWITCH_AUTH_URL
 
@@ -58,9 +59,9 @@ CLIENT_ID_VARIABLE = "TWITCH_CLIENT_ID"
 CLIENT_SECRET_VARIABLE = "TWITCH_CLIENT_SECRET"
 CREDENTIAL_VARIABLES = (CLIENT_ID_VARIABLE, CLIENT_SECRET_VARIABLE)
 POINTS_BUCKET = "points"
+DEFAULT_POINTS_PER_MINUTE = 800
+"""Helix's app-token bucket: 800 points a minute."""
 MAX_PAGE_SIZE = 100
-RATE_LIMIT_KEY = "intel:twitch:ratelimit"
-TOKEN_KEY_PREFIX = "intel:twitch:token"
 # A cached token is dropped this long before Twitch would expire it, so no call carries a token
 # that dies in flight.
 TOKEN_EXPIRY_MARGIN_SECONDS = 300
@@ -99,7 +100,7 @@ def _rate_gauges(response: httpx.Response) -> dict[str, dict[str, Any]]:
     if rate is None:
         return {}
     limit, remaining, reset = rate
-    return {RATE_LIMIT_KEY: {"limit": limit, "remaining": remaining, "reset": reset}}
+    return {TWITCH_RATE_LIMIT_KEY: {"limit": limit, "remaining": remaining, "reset": reset}}
 
 
 def read_rate_status(client: redis.Redis) -> RateStatus:
@@ -109,7 +110,7 @@ def read_rate_status(client: redis.Redis) -> RateStatus:
         StateUnavailableError: Redis did not answer.
     """
     try:
-        fields: dict[str, str] = client.hgetall(RATE_LIMIT_KEY)  # type: ignore[assignment]
+        fields: dict[str, str] = client.hgetall(TWITCH_RATE_LIMIT_KEY)  # type: ignore[assignment]
     except (redis.RedisError, OSError) as error:
         raise StateUnavailableError(
             f"the Twitch rate status cannot be read from Redis ({type(error).__name__})", api=API
@@ -148,7 +149,7 @@ class TwitchTokens:
         self._client_secret = client_secret
         # The key names the application by a hash, so the id never shows in a key listing.
         digest = hashlib.sha256(client_id.encode()).hexdigest()[:16]
-        self.key = f"{TOKEN_KEY_PREFIX}:{digest}"
+        self.key = twitch_token_key(digest)
         self._token: str | None = None
         self._expires_at = 0.0
 
@@ -543,7 +544,7 @@ class TwitchResource(ApiResource):
     client_secret: str = Field(repr=False)
     api_url: str = DEFAULT_TWITCH_API_URL
     auth_url: str = DEFAULT_TWITCH_AUTH_URL
-    points_per_minute: int = 800
+    points_per_minute: int = DEFAULT_POINTS_PER_MINUTE
     rate_reserve_points: int = 10
 
     api: ClassVar[str] = API

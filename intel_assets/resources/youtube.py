@@ -24,6 +24,7 @@ from typing import Any, ClassVar, TypeVar
 
 from pydantic import Field
 
+from intel_assets.catalog import GAMING_CATEGORY
 from intel_assets.resources.errors import (
     ApiError,
     ConfigurationError,
@@ -62,7 +63,6 @@ API = "youtube"
 API_KEY_VARIABLE = "YOUTUBE_API_KEY"
 MAX_IDS_PER_CALL = 50
 MAX_RESULTS = 50
-GAMING_CATEGORY_ID = "20"
 
 DEFAULT_VIDEO_PARTS: tuple[str, ...] = (
     "snippet",
@@ -311,7 +311,7 @@ class YouTubeClient(ApiClient):
         self,
         *,
         region_code: str,
-        video_category_id: str | None = GAMING_CATEGORY_ID,
+        video_category_id: str | None = GAMING_CATEGORY,
         parts: Sequence[str] = DEFAULT_VIDEO_PARTS,
         page_token: str | None = None,
         max_results: int = MAX_RESULTS,
@@ -343,7 +343,7 @@ class YouTubeClient(ApiClient):
         self,
         *,
         region_code: str,
-        video_category_id: str | None = GAMING_CATEGORY_ID,
+        video_category_id: str | None = GAMING_CATEGORY,
         parts: Sequence[str] = DEFAULT_VIDEO_PARTS,
         max_pages: int | None = None,
     ) -> list[Video]:

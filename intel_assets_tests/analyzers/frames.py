@@ -13,7 +13,7 @@ from typing import Any
 import pandas as pd
 
 from intel_assets.analyzers.base import AnalyzerInputs
-from intel_assets.analyzers.common import CHANNEL_COLUMNS, STREAM_COLUMNS, VIDEO_COLUMNS
+from intel_assets.contracts.tables import CHANNEL_FRAME_COLUMNS, STREAM_COLUMNS, VIDEO_COLUMNS
 
 GAME = "fortnite"
 T0 = datetime(2026, 3, 2, 12, 0, tzinfo=UTC)
@@ -135,6 +135,6 @@ def inputs(
         GAME,
         videos=frame(videos, VIDEO_COLUMNS),
         streams=frame(streams, STREAM_COLUMNS),
-        channels=frame(channels, CHANNEL_COLUMNS),
+        channels=frame(channels, CHANNEL_FRAME_COLUMNS),
         as_of=as_of,
     )

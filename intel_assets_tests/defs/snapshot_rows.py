@@ -5,7 +5,7 @@ from collections.abc import Iterable, Mapping
 from datetime import UTC, date, datetime
 from typing import Any
 
-from intel_assets.analyzers.common import CHANNEL_COLUMNS, STREAM_COLUMNS, VIDEO_COLUMNS
+from intel_assets.contracts.tables import CHANNEL_COLUMNS, STREAM_COLUMNS, VIDEO_COLUMNS
 from intel_assets.resources.hot_tier import dumps
 from intel_assets.resources.warehouse import PostgresWarehouse, RowScope
 
@@ -75,9 +75,7 @@ def insert_streams(warehouse: PostgresWarehouse, rows: Iterable[Mapping[str, Any
 
 def insert_channels(warehouse: PostgresWarehouse, rows: Iterable[Mapping[str, Any]]) -> int:
     """Write `channel_snapshots` rows; columns a row leaves out take harmless defaults."""
-    return _write(
-        warehouse, "channel_snapshots", (*CHANNEL_COLUMNS, "fetched_at"), CHANNEL_DEFAULTS, rows
-    )
+    return _write(warehouse, "channel_snapshots", CHANNEL_COLUMNS, CHANNEL_DEFAULTS, rows)
 
 
 def insert_analysis(

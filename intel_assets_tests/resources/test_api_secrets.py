@@ -15,7 +15,8 @@ import redis
 
 from intel_assets.resources.errors import ApiError, ConfigurationError
 from intel_assets.resources.hot_tier import RedisHotTier
-from intel_assets.resources.twitch import TOKEN_KEY_PREFIX, TwitchResource
+from intel_assets.resources.redis_keys import twitch_token_key
+from intel_assets.resources.twitch import TwitchResource
 from intel_assets.resources.warehouse import PostgresWarehouse
 from intel_assets.resources.youtube import YouTubeResource
 from intel_assets.simulator import Fault, RunningSimulator, Simulator
@@ -57,7 +58,7 @@ class Seen:
 
 def _cached_tokens(redis_url: str) -> list[str]:
     state = redis.Redis.from_url(redis_url, decode_responses=True)
-    return [json.loads(str(state.get(key)))["token"] for key in state.keys(f"{TOKEN_KEY_PREFIX}:*")]
+    return [json.loads(str(state.get(key)))["token"] for key in state.keys(twitch_token_key("*"))]
 
 
 def _collect(seen: Seen, sim: RunningSimulator, redis_url: str, warehouse_url: str) -> list[str]:
@@ -170,7 +171,7 @@ def test_no_secret_in_logs_errors_metadata_or_state(
 
     state = redis.Redis.from_url(redis_url, decode_responses=True)
     for key in map(str, state.keys("*")):
-        if key.startswith(TOKEN_KEY_PREFIX):
+        if key.startswith(twitch_token_key("")):
             continue  # the token cache holds a token by design
         kind = state.type(key)
         value = state.hgetall(key) if kind == "hash" else state.get(key) if kind == "string" else ""

@@ -13,13 +13,13 @@ from intel_assets import services
 from intel_assets.defs.collection.store import search_calls_today
 from intel_assets.resources.errors import QuotaExhaustedError, QuotaUnavailableError
 from intel_assets.resources.quota import (
-    LOG_STREAM,
     BucketSpec,
     QuotaLedger,
     drain_quota_log,
     next_pacific_midnight,
     pacific_day,
 )
+from intel_assets.resources.redis_keys import QUOTA_LOG_STREAM
 from intel_assets.resources.warehouse import PostgresWarehouse
 from intel_assets.settings import Settings
 from intel_assets_tests.resources.quota_worker import hammer, spend_then_die
@@ -314,10 +314,10 @@ def test_spends_of_a_killed_worker_and_of_a_down_warehouse_reach_the_log_once(
 
     # Any drain moves all 12 spends; a drain repeated over the same entries adds nothing.
     client = client_for(redis_url)
-    entries: list[Any] = client.xrange(LOG_STREAM)  # type: ignore[assignment]
+    entries: list[Any] = client.xrange(QUOTA_LOG_STREAM)  # type: ignore[assignment]
     assert drain_quota_log(client, warehouse) == 13  # 12 spends and 1 refund
     for _, fields in entries:  # as if a drainer had died after its COPY, before trimming
-        client.xadd(LOG_STREAM, fields)
+        client.xadd(QUOTA_LOG_STREAM, fields)
     assert drain_quota_log(client, warehouse) == 13
     assert drain_quota_log(client, warehouse) == 0
 

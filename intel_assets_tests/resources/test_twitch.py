@@ -11,7 +11,8 @@ import redis
 
 from intel_assets.resources.errors import ApiUnavailableError, ConfigurationError
 from intel_assets.resources.hot_tier import RedisHotTier
-from intel_assets.resources.twitch import TOKEN_KEY_PREFIX, TwitchResource
+from intel_assets.resources.redis_keys import twitch_token_key
+from intel_assets.resources.twitch import TwitchResource
 from intel_assets.resources.twitch_models import Stream
 from intel_assets.resources.warehouse import PostgresWarehouse
 from intel_assets.simulator import Fault, RunningSimulator, Simulator
@@ -130,7 +131,7 @@ def test_token_is_fetched_once_and_shared_through_redis(
     other = make_twitch(sim)  # another run: a new resource, same Redis
     other.client().games(ids=[FORTNITE])
     assert token_calls(sim) == 1
-    keys = redis.Redis.from_url(redis_url, decode_responses=True).keys(f"{TOKEN_KEY_PREFIX}:*")
+    keys = redis.Redis.from_url(redis_url, decode_responses=True).keys(twitch_token_key("*"))
     assert len(keys) == 1 and CLIENT_ID not in str(keys[0])  # the key names a hash, not the id
 
 

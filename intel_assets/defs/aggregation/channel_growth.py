@@ -24,20 +24,12 @@ from datetime import timedelta
 import dagster as dg
 import pandas as pd
 
+from intel_assets.contracts.tables import CHANNEL_GROWTH_COLUMNS
 from intel_assets.defs.aggregation.common import markdown_preview
 from intel_assets.defs.aggregation.twitch_stats import day_start
 from intel_assets.freshness import DAILY_FRESHNESS
 from intel_assets.partitions import daily_partitions
 from intel_assets.resources.warehouse import PostgresWarehouse, RowScope, frame_rows
-
-CHANNEL_GROWTH_COLUMNS: tuple[str, ...] = (
-    "game_key", "day", "channel_id", "title", "fetched_at", "subscriber_count", "view_count",
-    "video_count", "subscribers_change_1d", "subscribers_change_7d", "subscribers_change_30d",
-    "views_change_1d", "views_change_7d", "views_change_30d", "videos_change_1d",
-    "videos_change_7d", "videos_change_30d", "fetched_at_1d", "fetched_at_7d", "fetched_at_30d",
-    "subscribers_growth_7d", "rank_7d_absolute", "rank_7d_relative",
-)  # fmt: skip
-"""Every column of `channel_growth`, in table order."""
 
 LOOKBACK = timedelta(days=31)
 """How far before the day the fetches are read: the 30-day comparison's day, and the day

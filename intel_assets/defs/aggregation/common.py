@@ -20,6 +20,13 @@ COLLECTION_DEPS: tuple[dg.AssetDep, ...] = (
 """Every game partition of both collection assets: a time partition reads all games' snapshots
 (the inferred mapping from dynamic game partitions to time partitions would be wrong)."""
 
+ANALYSIS_HISTORY_DEPS: tuple[dg.AssetDep, ...] = (
+    dg.AssetDep("viral_intel", partition_mapping=dg.AllPartitionMapping()),
+    dg.AssetDep("format_intel", partition_mapping=dg.AllPartitionMapping()),
+)
+"""Every game partition of the analyses whose history (`intel_analysis_results`) the hourly
+rollup reads: the viral figures and the optimal duration bucket valid at the end of each hour."""
+
 
 def read_snapshots(
     warehouse: PostgresWarehouse,

@@ -30,32 +30,22 @@ import pandas as pd
 from intel_assets.analyzers import format as format_analysis
 from intel_assets.analyzers import regional as regional_analysis
 from intel_assets.analyzers.base import AnalyzerInputs
-from intel_assets.analyzers.common import (
-    CHANNEL_COLUMNS,
+from intel_assets.analyzers.common import engagement_rate, latest_per_video, numeric
+from intel_assets.contracts.tables import (
+    CHANNEL_FRAME_COLUMNS,
+    DAILY_COLUMNS,
+    HOURLY_COLUMNS,
     STREAM_COLUMNS,
     VIDEO_COLUMNS,
-    engagement_rate,
-    latest_per_video,
-    numeric,
 )
 from intel_assets.defs.aggregation.common import (
     COLLECTION_DEPS,
     markdown_preview,
     read_snapshots,
 )
-from intel_assets.defs.aggregation.hourly import HOURLY_COLUMNS
 from intel_assets.freshness import DAILY_FRESHNESS
 from intel_assets.partitions import daily_partitions
 from intel_assets.resources.warehouse import PostgresWarehouse, RowScope, frame_rows
-
-DAILY_COLUMNS: tuple[str, ...] = (
-    "category_key", "date", "total_videos_seen", "peak_viral_count", "avg_viral_count",
-    "views_trend", "viral_trend", "engagement_trend", "best_hour_utc", "worst_hour_utc",
-    "peak_views_hour_utc", "shorts_performance_ratio", "optimal_duration_range",
-    "dominant_language", "language_diversity_score", "avg_views", "avg_engagement",
-    "total_views", "hours_covered",
-)  # fmt: skip
-"""Every column of `intel_daily_metrics`, in table order."""
 
 
 class DaySnapshots:
@@ -91,7 +81,7 @@ class DaySnapshots:
             for name, table, columns in (
                 ("videos", "video_snapshots", VIDEO_COLUMNS),
                 ("streams", "stream_snapshots", STREAM_COLUMNS),
-                ("channels", "channel_snapshots", CHANNEL_COLUMNS),
+                ("channels", "channel_snapshots", CHANNEL_FRAME_COLUMNS),
             )
         }
         self.rows_read += sum(len(frame) for frame in frames.values())

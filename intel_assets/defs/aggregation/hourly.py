@@ -16,19 +16,15 @@ import pandas as pd
 import psycopg
 
 from intel_assets.analyzers.regional import LanguageKey, resolve_languages
-from intel_assets.defs.aggregation.common import COLLECTION_DEPS, markdown_preview
+from intel_assets.contracts.tables import HOURLY_COLUMNS
+from intel_assets.defs.aggregation.common import (
+    ANALYSIS_HISTORY_DEPS,
+    COLLECTION_DEPS,
+    markdown_preview,
+)
 from intel_assets.freshness import HOURLY_FRESHNESS
 from intel_assets.partitions import hourly_partitions
 from intel_assets.resources.warehouse import PostgresWarehouse, RowScope, frame_rows
-
-HOURLY_COLUMNS: tuple[str, ...] = (
-    "category_key", "hour_start", "video_count", "avg_views", "avg_engagement", "total_views",
-    "viral_count", "rising_count", "avg_velocity", "max_velocity", "shorts_count",
-    "shorts_avg_views", "longform_count", "longform_avg_views", "avg_duration_seconds",
-    "optimal_duration_bucket", "language_distribution", "dominant_language", "snapshot_count",
-    "last_collected_at", "twitch_stream_count", "twitch_total_viewers", "twitch_avg_viewers",
-)  # fmt: skip
-"""Every column of `intel_hourly_metrics`, in table order."""
 
 DEFAULT_ANALYSIS_MAX_AGE = timedelta(hours=6)
 """An analysis older than this at the end of an hour is not "valid then" (the hot tier's TTL)."""
@@ -341,7 +337,7 @@ def _read_analyses(
 
 @dg.asset(
     partitions_def=hourly_partitions,
-    deps=list(COLLECTION_DEPS),
+    deps=[*COLLECTION_DEPS, *ANALYSIS_HISTORY_DEPS],
     backfill_policy=dg.BackfillPolicy.single_run(),
     kinds={"postgres", "pandas"},
     group_name="aggregation",

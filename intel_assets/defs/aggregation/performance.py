@@ -20,6 +20,7 @@ from intel_assets.analyzers import format as format_analysis
 from intel_assets.analyzers import live as live_analysis
 from intel_assets.analyzers import regional as regional_analysis
 from intel_assets.analyzers.base import AnalyzerInputs
+from intel_assets.contracts.tables import DURATION_COLUMNS, PREMIERE_COLUMNS, REGIONAL_COLUMNS
 from intel_assets.defs.aggregation.common import COLLECTION_DEPS, markdown_preview
 from intel_assets.defs.aggregation.daily import DaySnapshots
 from intel_assets.freshness import DAILY_FRESHNESS
@@ -28,27 +29,6 @@ from intel_assets.resources.hot_tier import dumps
 from intel_assets.resources.warehouse import PostgresWarehouse, RowScope, frame_rows
 
 Row = dict[str, Any]
-
-DURATION_COLUMNS: tuple[str, ...] = (
-    "category_key", "date", "bucket_label", "bucket_min_seconds", "bucket_max_seconds",
-    "video_count", "avg_views", "avg_engagement", "total_views", "performance_index",
-)  # fmt: skip
-"""Every column of `intel_duration_performance`, in table order."""
-
-
-REGIONAL_COLUMNS: tuple[str, ...] = (
-    "category_key", "date", "language_code", "youtube_video_count", "youtube_avg_views",
-    "youtube_total_views", "twitch_stream_count", "twitch_avg_viewers", "twitch_total_viewers",
-    "competition_score", "opportunity_score", "market_share_percent",
-)  # fmt: skip
-"""Every column of `intel_regional_performance`, in table order."""
-
-PREMIERE_COLUMNS: tuple[str, ...] = (
-    "category_key", "date", "premiere_count", "instant_count", "premiere_avg_views",
-    "instant_avg_views", "performance_ratio", "best_times", "worst_times", "avg_delay_seconds",
-    "on_time_percent",
-)  # fmt: skip
-"""Every column of `intel_premiere_performance`, in table order."""
 
 
 def _or(value: float | None, default: float) -> float:

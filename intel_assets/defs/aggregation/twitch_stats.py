@@ -37,39 +37,18 @@ import dagster as dg
 import pandas as pd
 import psycopg
 
+from intel_assets.catalog import effective_catalog
+from intel_assets.contracts.tables import (
+    DAILY_STATS_COLUMNS,
+    HOURLY_STATS_COLUMNS,
+    MONTHLY_STATS_COLUMNS,
+    TOP_STREAMER_COLUMNS,
+)
 from intel_assets.defs.aggregation.common import markdown_preview
 from intel_assets.defs.collection.assets import CollectionPolicy
-from intel_assets.defs.collection.store import effective_catalog
 from intel_assets.freshness import DAILY_FRESHNESS
 from intel_assets.partitions import daily_partitions, monthly_partitions
 from intel_assets.resources.warehouse import PostgresWarehouse, RowScope, TableWrite, frame_rows
-
-STAT_COLUMNS: tuple[str, ...] = (
-    "hours_watched", "hours_streamed", "avg_viewers", "avg_channels", "viewer_ratio",
-    "peak_viewers", "peak_channels", "unique_streamers",
-)  # fmt: skip
-"""The statistics every grain has, in table order after the key."""
-
-DAILY_STATS_COLUMNS: tuple[str, ...] = (
-    "game_key", "day", *STAT_COLUMNS, "snapshot_count", "collection_count",
-)  # fmt: skip
-"""Every column of `twitch_game_stats`, in table order."""
-
-HOURLY_STATS_COLUMNS: tuple[str, ...] = (
-    "game_key", "hour_start", *STAT_COLUMNS, "snapshot_count", "collection_count",
-)  # fmt: skip
-"""Every column of `twitch_game_stats_hourly`, in table order."""
-
-MONTHLY_STATS_COLUMNS: tuple[str, ...] = (
-    "game_key", "month", *STAT_COLUMNS, "snapshot_count", "days_covered",
-)  # fmt: skip
-"""Every column of `twitch_game_stats_monthly`, in table order."""
-
-TOP_STREAMER_COLUMNS: tuple[str, ...] = (
-    "game_key", "day", "rank", "user_id", "user_login", "user_name", "hours_watched",
-    "hours_streamed", "avg_viewers", "peak_viewers",
-)  # fmt: skip
-"""Every column of `twitch_game_top_streamers`, in table order."""
 
 TOP_STREAMERS = 10
 """Streamers per game and day in `twitch_game_top_streamers`."""

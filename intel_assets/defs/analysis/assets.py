@@ -29,9 +29,10 @@ from datetime import UTC, datetime, timedelta
 import dagster as dg
 import pandas as pd
 
-from intel_assets.analyzers.base import SOURCE_COLUMNS, AnalyzerInputs, Source
+from intel_assets.analyzers.base import AnalyzerInputs, Source
 from intel_assets.analyzers.decay import AnalysisResult
 from intel_assets.analyzers.registry import ANALYZERS, AnalyzerSpec, run_spec
+from intel_assets.contracts.tables import SNAPSHOT_FRAME_COLUMNS
 from intel_assets.defs.analysis.checks import (
     check_specs,
     confidence_in_range,
@@ -42,7 +43,6 @@ from intel_assets.defs.analysis.store import (
     CollectionSource,
     Freshness,
     StoredResult,
-    hot_tier_key,
     load_freshness,
     load_snapshots,
     read_back,
@@ -53,6 +53,7 @@ from intel_assets.defs.collection.assets import twitch_streams, youtube_videos
 from intel_assets.observability import record_analyzer_outcomes
 from intel_assets.partitions import games_partitions
 from intel_assets.resources.hot_tier import RedisHotTier
+from intel_assets.resources.redis_keys import analysis_key
 from intel_assets.resources.warehouse import PostgresWarehouse
 
 ANALYSIS_GROUP = "analysis"
@@ -114,7 +115,7 @@ def _description(spec: AnalyzerSpec) -> str:
     return (
         f"{spec.description}\n\n"
         f"Reads the game's {', '.join(spec.needs)} snapshots of the lookback window. The result "
-        f"goes to Redis `{hot_tier_key(spec.name, '<game>')}` for "
+        f"goes to Redis `{analysis_key(spec.name, '<game>')}` for "
         f"{spec.ttl_seconds / 3600:g} h and to `intel_analysis_results`; its confidence "
         f"halves every {spec.half_life_hours:g} h of data age, grows with the sample up to "
         f"{spec.min_sample}, and halves again while a collection it reads is failing."
@@ -189,7 +190,7 @@ def _metadata(
         "stale": dg.MetadataValue.bool(result.stale),
         "input_rows": dg.MetadataValue.int(outcome.input_rows),
         "analysis_seconds": dg.MetadataValue.float(round(outcome.seconds, 3)),
-        "hot_tier_key": dg.MetadataValue.text(hot_tier_key(result.analyzer, result.game_key)),
+        "hot_tier_key": dg.MetadataValue.text(analysis_key(result.analyzer, result.game_key)),
         "hot_tier_ttl_seconds": dg.MetadataValue.int(ttl_seconds),
         "hot_tier_written": dg.MetadataValue.bool(hot_tier_error is None),
     }
@@ -248,7 +249,7 @@ def analyse_game(
     started = time.perf_counter()
     game_key = context.partition_key
     needed: set[Source] = {source for spec in analyzers for source in spec.needs}
-    sources: list[Source] = [source for source in SOURCE_COLUMNS if source in needed]
+    sources: list[Source] = [source for source in SNAPSHOT_FRAME_COLUMNS if source in needed]
     frames = load_snapshots(warehouse, game_key, sources, lookback)
     freshness = load_freshness(warehouse, game_key)
     context.log.info(

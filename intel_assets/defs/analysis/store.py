@@ -21,24 +21,18 @@ import pandas as pd
 import redis
 from psycopg import sql
 
-from intel_assets.analyzers.base import SOURCE_COLUMNS, Source
+from intel_assets.analyzers.base import Source
 from intel_assets.analyzers.decay import AnalysisResult
+from intel_assets.contracts.tables import (
+    ANALYSIS_RESULTS_COLUMNS,
+    ANALYSIS_RESULTS_TABLE,
+    SNAPSHOT_FRAME_COLUMNS,
+    SNAPSHOT_TABLES,
+)
 from intel_assets.defs.collection.store import CollectionState, load_states
 from intel_assets.resources.hot_tier import RedisHotTier, dumps
+from intel_assets.resources.redis_keys import analysis_key
 from intel_assets.resources.warehouse import PostgresWarehouse, RowScope, TableWrite
-
-HISTORY_TABLE = "intel_analysis_results"
-HISTORY_COLUMNS: tuple[str, ...] = (
-    "analyzer", "game_key", "as_of", "data_age_seconds", "sample_size", "confidence", "stale",
-    "result",
-)  # fmt: skip
-"""Columns of `intel_analysis_results`, in table order."""
-
-SNAPSHOT_TABLES: Mapping[Source, str] = {
-    "videos": "video_snapshots",
-    "streams": "stream_snapshots",
-    "channels": "channel_snapshots",
-}
 
 CollectionSource = Literal["youtube", "twitch"]
 COLLECTION_SOURCES: tuple[CollectionSource, ...] = ("youtube", "twitch")
@@ -51,11 +45,6 @@ COLLECTED_BY: Mapping[Source, CollectionSource] = {
 """Which collection writes each snapshot table (its state says whether it is stale)."""
 
 
-def hot_tier_key(analyzer: str, game_key: str) -> str:
-    """The Redis key holding an analyzer's latest result for a game."""
-    return f"intel:{analyzer}:precomputed:{game_key}"
-
-
 def _window_query(source: Source) -> sql.Composed:
     """One game's rows of a snapshot table within `lookback` of the game's newest row there.
 
@@ -64,7 +53,7 @@ def _window_query(source: Source) -> sql.Composed:
     and the newest row says them best.
     """
     table = sql.Identifier(SNAPSHOT_TABLES[source])
-    columns = sql.SQL(", ").join(map(sql.Identifier, SOURCE_COLUMNS[source]))
+    columns = sql.SQL(", ").join(map(sql.Identifier, SNAPSHOT_FRAME_COLUMNS[source]))
     window = sql.SQL(
         "WHERE game_key = %s AND collected_at >= "
         "(SELECT max(collected_at) FROM {table} WHERE game_key = %s) - %s"
@@ -94,14 +83,14 @@ def load_snapshots(
         lookback: Length of each table's window, ending at the game's newest row in it.
 
     Returns:
-        Per source, a frame with the source's columns (`SOURCE_COLUMNS`); no rows when the
+        Per source, a frame with the source's columns (`SNAPSHOT_FRAME_COLUMNS`); no rows when the
         game has none.
     """
     frames: dict[Source, pd.DataFrame] = {}
     for source in sources:
         frame = warehouse.fetch_frame(_window_query(source), (game_key, game_key, lookback))
         if frame.empty:
-            frame = pd.DataFrame(columns=list(SOURCE_COLUMNS[source]))
+            frame = pd.DataFrame(columns=list(SNAPSHOT_FRAME_COLUMNS[source]))
         frames[source] = frame
     return frames
 
@@ -165,8 +154,8 @@ def history_writes(results: Sequence[AnalysisResult]) -> list[TableWrite]:
     """One write per result replacing its (analyzer, game, as_of) row: re-runs are idempotent."""
     return [
         TableWrite(
-            HISTORY_TABLE,
-            HISTORY_COLUMNS,
+            ANALYSIS_RESULTS_TABLE,
+            ANALYSIS_RESULTS_COLUMNS,
             [
                 (
                     r.analyzer,
@@ -210,7 +199,7 @@ def write_hot_tier(
     """
     by_ttl: dict[int, dict[str, Any]] = {}
     for result in results:
-        key = hot_tier_key(result.analyzer, result.game_key)
+        key = analysis_key(result.analyzer, result.game_key)
         by_ttl.setdefault(ttl_seconds[result.analyzer], {})[key] = result.to_dict()
     try:
         for ttl, items in sorted(by_ttl.items()):
@@ -255,12 +244,12 @@ def read_back(
     error: str | None = None
     hot: dict[str, Any] = {}
     try:
-        hot = hot_tier.get_json_many(hot_tier_key(r.analyzer, game_key) for r in results)
+        hot = hot_tier.get_json_many(analysis_key(r.analyzer, game_key) for r in results)
     except redis.RedisError as failure:
         error = f"{type(failure).__name__}: {failure}"
     stored = {
         r.analyzer: StoredResult(
-            hot=hot.get(hot_tier_key(r.analyzer, game_key)), history=history.get(r.analyzer)
+            hot=hot.get(analysis_key(r.analyzer, game_key)), history=history.get(r.analyzer)
         )
         for r in results
     }

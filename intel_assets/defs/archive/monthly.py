@@ -18,16 +18,13 @@ import pandas as pd
 import pyarrow.parquet as pq
 from psycopg import sql
 
+from intel_assets.contracts.tables import ARCHIVE_MANIFEST_COLUMNS
 from intel_assets.defs.aggregation.common import COLLECTION_DEPS, markdown_preview
 from intel_assets.defs.archive.tables import ARCHIVED_TABLES, ArchivedTable, record_batches
 from intel_assets.partitions import monthly_partitions
 from intel_assets.resources.archive import ArchiveError, ArchiveStore
 from intel_assets.resources.warehouse import PostgresWarehouse, RowScope
 
-MANIFEST_COLUMNS: tuple[str, ...] = (
-    "table_name", "month", "object_url", "row_count", "size_bytes", "schema_fingerprint",
-    "verified_at",
-)  # fmt: skip
 DEFAULT_BATCH_ROWS = 50_000
 
 
@@ -123,7 +120,7 @@ def archive_table_month(
         raise ArchiveError(f"{url}: schema differs from the declared schema of {table.name}")
     warehouse.replace_rows(
         "intel_archive_manifest",
-        MANIFEST_COLUMNS,
+        ARCHIVE_MANIFEST_COLUMNS,
         [
             (
                 table.name,

@@ -87,10 +87,6 @@ class PruneOutcome:
     reason: str = ""
 
 
-def _month_of(value: date | datetime) -> date:
-    return date(value.year, value.month, 1)
-
-
 def _manifest(warehouse: PostgresWarehouse, table: str, month: date) -> int | None:
     rows = warehouse.fetch_dicts(
         "SELECT row_count FROM intel_archive_manifest WHERE table_name = %s AND month = %s",

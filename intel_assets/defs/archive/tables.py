@@ -1,9 +1,8 @@
-"""The archived tables: their declared Arrow schemas and how a month of each is read.
+"""The archived tables and how a month of each is read.
 
-Each table's Parquet schema is declared here, column for column (a test holds it equal to the
-Postgres table), so archives of different months share one schema and readers need no project
-code: timestamps are UTC microseconds, dates are dates, arrays are lists of strings and JSONB
-columns are JSON text.
+Each table's Parquet schema is its Arrow schema in `intel_assets.contracts.tables`, column for
+column (a test holds it equal to the Postgres table), so archives of different months share
+one schema and readers need no project code.
 """
 
 import contextlib
@@ -11,7 +10,7 @@ import queue
 import re
 import threading
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, fields
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
@@ -20,40 +19,22 @@ import psycopg
 import pyarrow as pa
 from psycopg import sql
 
-STR = pa.string()
-I32 = pa.int32()
-I64 = pa.int64()
-F64 = pa.float64()
-BOOL = pa.bool_()
-TS = pa.timestamp("us", tz="UTC")
-DATE = pa.date32()
-STRS = pa.list_(pa.string())
-JSON = pa.string()
-
-
-def _schema(*columns: tuple[str, pa.DataType, bool]) -> pa.Schema:
-    return pa.schema([pa.field(name, kind, nullable=nullable) for name, kind, nullable in columns])
+from intel_assets.contracts import tables
+from intel_assets.contracts.tables import DATE, Table
 
 
 @dataclass(frozen=True)
-class ArchivedTable:
-    """A warehouse table the monthly archive exports.
+class ArchivedTable(Table):
+    """A warehouse table the monthly archive exports: its contract (`Table`) and how to read it.
 
-    Attributes:
-        name: Table name, also the `table=` part of the object key.
-        time_column: The column a month is selected by (UTC).
-        key_columns: The primary key, the order rows are exported in.
-        schema: The declared Arrow schema of the Parquet files, in table column order.
-        json_columns: Columns stored as JSONB, exported as JSON text.
-        partitioned: Whether the table is range-partitioned by month (the snapshot tables).
+    The declared Arrow schema of the Parquet files is the table's `schema`, in table column
+    order (owned by `intel_assets.contracts.tables`).
     """
 
-    name: str
-    time_column: str
-    key_columns: tuple[str, ...]
-    schema: pa.Schema
-    json_columns: frozenset[str] = field(default_factory=frozenset)
-    partitioned: bool = False
+    @classmethod
+    def of(cls, table: Table) -> "ArchivedTable":
+        """The archive's view of a table contract."""
+        return cls(**{f.name: getattr(table, f.name) for f in fields(table)})
 
     @property
     def is_date(self) -> bool:
@@ -95,330 +76,22 @@ class ArchivedTable:
         return sql.SQL("{c} >= %s AND {c} < %s").format(c=sql.Identifier(self.time_column))
 
 
-VIDEO_SNAPSHOTS = ArchivedTable(
-    name="video_snapshots",
-    time_column="collected_at",
-    key_columns=("game_key", "collected_at", "video_id"),
-    partitioned=True,
-    schema=_schema(
-        ("video_id", STR, False),
-        ("game_key", STR, False),
-        ("collected_at", TS, False),
-        ("collection_id", STR, False),
-        ("source", STR, False),
-        ("title", STR, False),
-        ("description", STR, False),
-        ("channel_id", STR, False),
-        ("channel_title", STR, True),
-        ("published_at", TS, False),
-        ("duration_seconds", I32, True),
-        ("is_short", BOOL, False),
-        ("view_count", I64, True),
-        ("like_count", I64, True),
-        ("comment_count", I64, True),
-        ("default_audio_language", STR, True),
-        ("default_language", STR, True),
-        ("live_state", STR, False),
-        ("is_premiere", BOOL, True),
-        ("scheduled_start", TS, True),
-        ("actual_start", TS, True),
-        ("actual_end", TS, True),
-        ("concurrent_viewers", I64, True),
-        ("tags", STRS, False),
-        ("topic_categories", STRS, False),
-        ("category_id", STR, True),
-        ("definition", STR, True),
-        ("caption", BOOL, True),
-        ("licensed_content", BOOL, True),
-        ("made_for_kids", BOOL, True),
-        ("has_paid_product_placement", BOOL, True),
-        ("localization_languages", STRS, False),
-        ("language", STR, True),
-        ("language_source", STR, True),
-    ),
-)
+VIDEO_SNAPSHOTS = ArchivedTable.of(tables.VIDEO_SNAPSHOTS)
+STREAM_SNAPSHOTS = ArchivedTable.of(tables.STREAM_SNAPSHOTS)
+CHANNEL_SNAPSHOTS = ArchivedTable.of(tables.CHANNEL_SNAPSHOTS)
+HOURLY_METRICS = ArchivedTable.of(tables.HOURLY_METRICS)
+DAILY_METRICS = ArchivedTable.of(tables.DAILY_METRICS)
+DURATION_PERFORMANCE = ArchivedTable.of(tables.DURATION_PERFORMANCE)
+REGIONAL_PERFORMANCE = ArchivedTable.of(tables.REGIONAL_PERFORMANCE)
+PREMIERE_PERFORMANCE = ArchivedTable.of(tables.PREMIERE_PERFORMANCE)
+QUOTA_LOG = ArchivedTable.of(tables.QUOTA_LOG)
+TWITCH_GAME_STATS = ArchivedTable.of(tables.TWITCH_GAME_STATS)
+TWITCH_GAME_STATS_HOURLY = ArchivedTable.of(tables.TWITCH_GAME_STATS_HOURLY)
+TWITCH_GAME_STATS_MONTHLY = ArchivedTable.of(tables.TWITCH_GAME_STATS_MONTHLY)
+TWITCH_TOP_STREAMERS = ArchivedTable.of(tables.TWITCH_TOP_STREAMERS)
+CHANNEL_GROWTH = ArchivedTable.of(tables.CHANNEL_GROWTH)
 
-STREAM_SNAPSHOTS = ArchivedTable(
-    name="stream_snapshots",
-    time_column="collected_at",
-    key_columns=("game_key", "collected_at", "stream_id"),
-    partitioned=True,
-    schema=_schema(
-        ("stream_id", STR, False),
-        ("user_id", STR, False),
-        ("user_login", STR, True),
-        ("user_name", STR, True),
-        ("game_key", STR, False),
-        ("twitch_game_id", STR, False),
-        ("collected_at", TS, False),
-        ("collection_id", STR, False),
-        ("viewer_count", I32, False),
-        ("language", STR, True),
-        ("started_at", TS, False),
-        ("title", STR, False),
-        ("tags", STRS, False),
-        ("is_mature", BOOL, True),
-    ),
-)
-
-CHANNEL_SNAPSHOTS = ArchivedTable(
-    name="channel_snapshots",
-    time_column="collected_at",
-    key_columns=("game_key", "collected_at", "channel_id"),
-    partitioned=True,
-    schema=_schema(
-        ("channel_id", STR, False),
-        ("game_key", STR, False),
-        ("collected_at", TS, False),
-        ("collection_id", STR, False),
-        ("title", STR, True),
-        ("published_at", TS, True),
-        ("country", STR, True),
-        ("subscriber_count", I64, True),
-        ("video_count", I64, True),
-        ("view_count", I64, True),
-        ("fetched_at", TS, True),
-    ),
-)
-
-HOURLY_METRICS = ArchivedTable(
-    name="intel_hourly_metrics",
-    time_column="hour_start",
-    key_columns=("category_key", "hour_start"),
-    json_columns=frozenset({"language_distribution"}),
-    schema=_schema(
-        ("category_key", STR, False),
-        ("hour_start", TS, False),
-        ("video_count", I32, False),
-        ("avg_views", F64, False),
-        ("avg_engagement", F64, False),
-        ("total_views", I64, False),
-        ("viral_count", I32, False),
-        ("rising_count", I32, False),
-        ("avg_velocity", F64, False),
-        ("max_velocity", F64, False),
-        ("shorts_count", I32, False),
-        ("shorts_avg_views", F64, False),
-        ("longform_count", I32, False),
-        ("longform_avg_views", F64, False),
-        ("avg_duration_seconds", F64, False),
-        ("optimal_duration_bucket", STR, True),
-        ("language_distribution", JSON, False),
-        ("dominant_language", STR, True),
-        ("snapshot_count", I32, False),
-        ("last_collected_at", TS, True),
-        ("twitch_stream_count", I32, False),
-        ("twitch_total_viewers", I64, False),
-        ("twitch_avg_viewers", F64, False),
-    ),
-)
-
-DAILY_METRICS = ArchivedTable(
-    name="intel_daily_metrics",
-    time_column="date",
-    key_columns=("category_key", "date"),
-    schema=_schema(
-        ("category_key", STR, False),
-        ("date", DATE, False),
-        ("total_videos_seen", I32, False),
-        ("peak_viral_count", I32, False),
-        ("avg_viral_count", F64, False),
-        ("views_trend", F64, False),
-        ("viral_trend", F64, False),
-        ("engagement_trend", F64, False),
-        ("best_hour_utc", I32, True),
-        ("worst_hour_utc", I32, True),
-        ("peak_views_hour_utc", I32, True),
-        ("shorts_performance_ratio", F64, False),
-        ("optimal_duration_range", STR, True),
-        ("dominant_language", STR, True),
-        ("language_diversity_score", F64, False),
-        ("avg_views", F64, False),
-        ("avg_engagement", F64, False),
-        ("total_views", I64, False),
-        ("hours_covered", I32, False),
-    ),
-)
-
-DURATION_PERFORMANCE = ArchivedTable(
-    name="intel_duration_performance",
-    time_column="date",
-    key_columns=("category_key", "date", "bucket_label"),
-    schema=_schema(
-        ("category_key", STR, False),
-        ("date", DATE, False),
-        ("bucket_label", STR, False),
-        ("bucket_min_seconds", I32, False),
-        ("bucket_max_seconds", I32, False),
-        ("video_count", I32, False),
-        ("avg_views", F64, False),
-        ("avg_engagement", F64, False),
-        ("total_views", I64, False),
-        ("performance_index", F64, False),
-    ),
-)
-
-REGIONAL_PERFORMANCE = ArchivedTable(
-    name="intel_regional_performance",
-    time_column="date",
-    key_columns=("category_key", "date", "language_code"),
-    schema=_schema(
-        ("category_key", STR, False),
-        ("date", DATE, False),
-        ("language_code", STR, False),
-        ("youtube_video_count", I32, False),
-        ("youtube_avg_views", F64, False),
-        ("youtube_total_views", I64, False),
-        ("twitch_stream_count", I32, False),
-        ("twitch_avg_viewers", F64, False),
-        ("twitch_total_viewers", I64, False),
-        ("competition_score", F64, False),
-        ("opportunity_score", F64, False),
-        ("market_share_percent", F64, False),
-    ),
-)
-
-PREMIERE_PERFORMANCE = ArchivedTable(
-    name="intel_premiere_performance",
-    time_column="date",
-    key_columns=("category_key", "date"),
-    json_columns=frozenset({"best_times", "worst_times"}),
-    schema=_schema(
-        ("category_key", STR, False),
-        ("date", DATE, False),
-        ("premiere_count", I32, False),
-        ("instant_count", I32, False),
-        ("premiere_avg_views", F64, False),
-        ("instant_avg_views", F64, False),
-        ("performance_ratio", F64, False),
-        ("best_times", JSON, False),
-        ("worst_times", JSON, False),
-        ("avg_delay_seconds", F64, False),
-        ("on_time_percent", F64, False),
-    ),
-)
-
-QUOTA_LOG = ArchivedTable(
-    name="intel_quota_log",
-    time_column="created_at",
-    key_columns=("id",),
-    json_columns=frozenset({"metadata"}),
-    schema=_schema(
-        ("id", I64, False),
-        ("platform", STR, False),
-        ("bucket", STR, False),
-        ("operation", STR, False),
-        ("units_used", I32, False),
-        ("units_remaining", I32, False),
-        ("quota_day", DATE, False),
-        ("category_key", STR, True),
-        ("run_id", STR, True),
-        ("metadata", JSON, False),
-        ("created_at", TS, False),
-        ("reservation_id", STR, True),
-    ),
-)
-
-
-def _twitch_stats_schema(
-    period: str, period_type: pa.DataType, snapshots: pa.DataType, last: str
-) -> pa.Schema:
-    """The columns every grain of the Twitch statistics has: game, period, statistics, counts."""
-    return _schema(
-        ("game_key", STR, False),
-        (period, period_type, False),
-        ("hours_watched", F64, False),
-        ("hours_streamed", F64, False),
-        ("avg_viewers", F64, False),
-        ("avg_channels", F64, False),
-        ("viewer_ratio", F64, True),
-        ("peak_viewers", I64, False),
-        ("peak_channels", I32, False),
-        ("unique_streamers", I32, False),
-        ("snapshot_count", snapshots, False),
-        (last, I32, False),
-    )
-
-
-TWITCH_GAME_STATS = ArchivedTable(
-    name="twitch_game_stats",
-    time_column="day",
-    key_columns=("game_key", "day"),
-    schema=_twitch_stats_schema("day", DATE, I32, "collection_count"),
-)
-
-TWITCH_GAME_STATS_HOURLY = ArchivedTable(
-    name="twitch_game_stats_hourly",
-    time_column="hour_start",
-    key_columns=("game_key", "hour_start"),
-    schema=_twitch_stats_schema("hour_start", TS, I32, "collection_count"),
-)
-
-TWITCH_GAME_STATS_MONTHLY = ArchivedTable(
-    name="twitch_game_stats_monthly",
-    time_column="month",
-    key_columns=("game_key", "month"),
-    schema=_twitch_stats_schema("month", DATE, I64, "days_covered"),
-)
-
-TWITCH_TOP_STREAMERS = ArchivedTable(
-    name="twitch_game_top_streamers",
-    time_column="day",
-    key_columns=("game_key", "day", "rank"),
-    schema=_schema(
-        ("game_key", STR, False),
-        ("day", DATE, False),
-        ("rank", I32, False),
-        ("user_id", STR, False),
-        ("user_login", STR, True),
-        ("user_name", STR, True),
-        ("hours_watched", F64, False),
-        ("hours_streamed", F64, False),
-        ("avg_viewers", F64, False),
-        ("peak_viewers", I32, False),
-    ),
-)
-
-CHANNEL_GROWTH = ArchivedTable(
-    name="channel_growth",
-    time_column="day",
-    key_columns=("game_key", "day", "channel_id"),
-    schema=_schema(
-        ("game_key", STR, False),
-        ("day", DATE, False),
-        ("channel_id", STR, False),
-        ("title", STR, True),
-        ("fetched_at", TS, False),
-        ("subscriber_count", I64, True),
-        ("view_count", I64, True),
-        ("video_count", I64, True),
-        *((f"{count}_change_{days}d", I64, True)
-          for count in ("subscribers", "views", "videos") for days in (1, 7, 30)),
-        ("fetched_at_1d", TS, True),
-        ("fetched_at_7d", TS, True),
-        ("fetched_at_30d", TS, True),
-        ("subscribers_growth_7d", F64, True),
-        ("rank_7d_absolute", I32, True),
-        ("rank_7d_relative", I32, True),
-    ),
-)  # fmt: skip
-
-ARCHIVED_TABLES: tuple[ArchivedTable, ...] = (
-    VIDEO_SNAPSHOTS,
-    STREAM_SNAPSHOTS,
-    CHANNEL_SNAPSHOTS,
-    HOURLY_METRICS,
-    DAILY_METRICS,
-    DURATION_PERFORMANCE,
-    REGIONAL_PERFORMANCE,
-    PREMIERE_PERFORMANCE,
-    QUOTA_LOG,
-    TWITCH_GAME_STATS,
-    TWITCH_GAME_STATS_HOURLY,
-    TWITCH_TOP_STREAMERS,
-    TWITCH_GAME_STATS_MONTHLY,
-    CHANNEL_GROWTH,
-)
+ARCHIVED_TABLES: tuple[ArchivedTable, ...] = tuple(ArchivedTable.of(t) for t in tables.ARCHIVED)
 """Every table the monthly archive writes, snapshots first."""
 
 TABLES_BY_NAME: dict[str, ArchivedTable] = {t.name: t for t in ARCHIVED_TABLES}

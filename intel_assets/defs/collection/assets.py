@@ -8,12 +8,11 @@ from typing import Any
 import dagster as dg
 import redis
 
+from intel_assets.catalog import effective_catalog
 from intel_assets.defs.collection.store import (
-    HOT_TIER_TTL_SECONDS,
     BoundaryReport,
     boundary_report,
     collection_lock_name,
-    effective_catalog,
     forget_cached,
     load_states,
     record_failure_quietly,
@@ -34,6 +33,7 @@ from intel_assets.defs.limits import max_runtime
 from intel_assets.freshness import COLLECTION_FRESHNESS
 from intel_assets.partitions import games_partitions
 from intel_assets.resources.hot_tier import RedisHotTier
+from intel_assets.resources.redis_keys import SNAPSHOT_TTL_SECONDS, snapshot_key
 from intel_assets.resources.twitch import TwitchResource
 from intel_assets.resources.warehouse import PostgresWarehouse
 from intel_assets.resources.youtube import YouTubeResource
@@ -232,8 +232,8 @@ def _collect_streams(
     hot = write_hot_tier(
         context,
         lambda: hot_tier.put_json(
-            {f"twitch:games:{game_key}": hot_tier_streams(outcome, game_key)},
-            HOT_TIER_TTL_SECONDS,
+            {snapshot_key("twitch", game_key): hot_tier_streams(outcome, game_key)},
+            SNAPSHOT_TTL_SECONDS,
         ),
     )
     report = boundary_report(client, game_key)

@@ -38,7 +38,7 @@ import dagster as dg
 import pandas as pd
 from psycopg import sql
 
-from intel_assets.catalog import CatalogError
+from intel_assets.catalog import CatalogError, effective_catalog
 from intel_assets.defs.checking import check_result, is_selected, run_partition_key
 from intel_assets.defs.collection.assets import CollectionPolicy, twitch_streams, youtube_videos
 from intel_assets.defs.collection.health_checks import (
@@ -47,7 +47,7 @@ from intel_assets.defs.collection.health_checks import (
     repairs_result,
     repairs_spec,
 )
-from intel_assets.defs.collection.store import effective_catalog, load_states
+from intel_assets.defs.collection.store import load_states
 from intel_assets.resources.hot_tier import RedisHotTier
 from intel_assets.resources.warehouse import PostgresWarehouse
 from intel_assets.resources.youtube import YouTubeResource

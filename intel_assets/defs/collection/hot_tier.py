@@ -13,11 +13,12 @@ from typing import Any, Literal
 import pandas as pd
 from psycopg import sql
 
-from intel_assets.analyzers.common import STREAM_COLUMNS, VIDEO_COLUMNS
-from intel_assets.defs.collection.store import HOT_TIER_TTL_SECONDS, CollectionState, load_states
+from intel_assets.contracts.tables import STREAM_COLUMNS, VIDEO_COLUMNS
+from intel_assets.defs.collection.store import CollectionState, load_states
 from intel_assets.defs.collection.twitch import StreamOutcome, hot_tier_streams
 from intel_assets.defs.collection.youtube import CollectionOutcome, hot_tier_snapshot
 from intel_assets.resources.hot_tier import RedisHotTier
+from intel_assets.resources.redis_keys import SNAPSHOT_TTL_SECONDS, snapshot_key
 from intel_assets.resources.warehouse import PostgresWarehouse
 
 Source = Literal["youtube", "twitch"]
@@ -26,11 +27,6 @@ _TABLES: dict[Source, tuple[str, tuple[str, ...]]] = {
     "youtube": ("video_snapshots", VIDEO_COLUMNS),
     "twitch": ("stream_snapshots", STREAM_COLUMNS),
 }
-
-
-def hot_tier_key(source: Source, game_key: str) -> str:
-    """The hot-tier key of a game's latest snapshot from `source`."""
-    return f"{source}:games:{game_key}"
 
 
 def hot_tier_behind(
@@ -47,10 +43,10 @@ def hot_tier_behind(
         Per game behind: "missing" or the `collected_at` the hot tier holds instead.
     """
     collected = {k: s.last_collected_at for k, s in states.items() if s.last_collected_at}
-    held = hot_tier.get_json_many(hot_tier_key(source, game) for game in collected)
+    held = hot_tier.get_json_many(snapshot_key(source, game) for game in collected)
     behind: dict[str, str] = {}
     for game, at in sorted(collected.items()):
-        value = held.get(hot_tier_key(source, game))
+        value = held.get(snapshot_key(source, game))
         if not isinstance(value, dict) or not value.get("collected_at"):
             behind[game] = "missing"
         elif pd.Timestamp(value["collected_at"]) != pd.Timestamp(at):
@@ -92,5 +88,5 @@ def rewrite_hot_tier(
         value = hot_tier_streams(
             StreamOutcome(rows, collected_at, 0, state.last_content_hash or ""), game_key
         )
-    hot_tier.put_json({hot_tier_key(source, game_key): value}, HOT_TIER_TTL_SECONDS)
+    hot_tier.put_json({snapshot_key(source, game_key): value}, SNAPSHOT_TTL_SECONDS)
     return len(rows)

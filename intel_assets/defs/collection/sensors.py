@@ -15,7 +15,7 @@ from datetime import UTC, datetime
 
 import dagster as dg
 
-from intel_assets.catalog import Catalog, normalize_text
+from intel_assets.catalog import Catalog, effective_catalog, normalize_text
 from intel_assets.defs.collection.assets import (
     COLLECTION_ID_TAG,
     CollectionPolicy,
@@ -31,21 +31,19 @@ from intel_assets.defs.collection.planning import (
 )
 from intel_assets.defs.collection.store import (
     CollectionState,
-    effective_catalog,
     load_states,
     search_calls_today,
     window_start,
 )
-from intel_assets.defs.collection.uploads import sweep_key
 from intel_assets.partitions import games_partitions
 from intel_assets.resources.hot_tier import RedisHotTier
 from intel_assets.resources.quota import pacific_day
+from intel_assets.resources.redis_keys import chart_key, uploads_sweep_key
 from intel_assets.resources.twitch import TwitchResource
 from intel_assets.resources.warehouse import PostgresWarehouse
 from intel_assets.resources.youtube import YouTubeResource
 from intel_assets.seeding import seeding_elsewhere
 
-GAMING_CATEGORY = "20"
 GAMES = "games"
 RUN_KEY_TAG = "dagster/run_key"
 """The tag Dagster gives a run started from a request with a run key."""
@@ -84,9 +82,9 @@ def charts_cached(
     Then the next collection pays for none of them.
     """
     window = window_start(now, minutes)
-    keys = [f"youtube:chart:{r}:{GAMING_CATEGORY}:{window.isoformat()}" for r in regions]
+    keys = [chart_key(r, window) for r in regions]
     if sweep:
-        keys.append(sweep_key(window))
+        keys.append(uploads_sweep_key(window))
     return bool(keys) and int(hot_tier.client().exists(*keys)) == len(keys)
 
 
@@ -280,7 +278,7 @@ def game_discovery_sensor(
     """Discover games from Twitch's top games (off by default: each new game costs quota).
 
     Categories without an IGDB id (Just Chatting, Music, Art...) are not games and are skipped.
-    A discovered game's only match phrase is its Twitch name (`store.discovered_game_config`).
+    A discovered game's only match phrase is its Twitch name (`catalog.discovered_game_config`).
     """
     with twitch.client() as client:
         top = client.top_games(first=DISCOVERY_TOP_GAMES)

@@ -23,15 +23,12 @@ from typing import Any, TypeVar
 import redis
 from pydantic import BaseModel
 
-from intel_assets.catalog import Catalog, GameConfig, load_catalog
+from intel_assets.contracts.tables import COLLECTION_STATE_COLUMNS
 from intel_assets.resources.http import ApiClient
 from intel_assets.resources.locks import renewed_lock
 from intel_assets.resources.warehouse import PostgresWarehouse, RowScope, TableWrite
 
 M = TypeVar("M", bound=BaseModel)
-
-HOT_TIER_TTL_SECONDS = 5 * 3600
-CHANNEL_TTL_SECONDS = 24 * 3600
 
 
 def window_start(at: datetime, minutes: int) -> datetime:
@@ -45,36 +42,6 @@ def content_hash(pairs: Iterable[tuple[str, int | None]]) -> str:
     """The seed's change detector: a hash over a snapshot's (id, count) pairs, order-free."""
     text = "|".join(f"{key}:{count if count is not None else ''}" for key, count in sorted(pairs))
     return hashlib.sha256(text.encode()).hexdigest()[:16]
-
-
-def discovered_game_config(game_key: str, name: str, twitch_game_id: str) -> GameConfig:
-    """Catalog entry of a game discovered from Twitch: its name is its only match phrase."""
-    return GameConfig(
-        key=game_key,
-        display_name=name,
-        priority=3,
-        refresh_hours=4.0,
-        video_budget=30,
-        phrases=(name,),
-        description_phrases=(name,),
-        search_query=name,
-        twitch_game_id=twitch_game_id,
-        twitch_name=name,
-    )
-
-
-def effective_catalog(warehouse: PostgresWarehouse, base: Catalog | None = None) -> Catalog:
-    """The catalog file's games plus the games discovered from Twitch (the file wins a clash)."""
-    catalog = base or load_catalog()
-    rows = warehouse.fetch_dicts(
-        b"SELECT game_key, display_name, twitch_game_id FROM intel_discovered_games"
-    )
-    games = dict(catalog.games)
-    for row in rows:
-        key = row["game_key"]
-        if key not in games:
-            games[key] = discovered_game_config(key, row["display_name"], row["twitch_game_id"])
-    return Catalog(games=games)
 
 
 @dataclass(frozen=True)
@@ -100,12 +67,6 @@ class CollectionState:
         )
 
 
-STATE_COLUMNS: tuple[str, ...] = (
-    "game_key", "source", "last_collected_at", "last_collection_id", "last_content_hash",
-    "unchanged_streak", "last_row_count", "last_failure_at", "last_error", "failures_in_row",
-)  # fmt: skip
-
-
 def state_write(
     game_key: str,
     source: str,
@@ -125,7 +86,7 @@ def state_write(
     row = (game_key, source, collected_at, collection_id, new_hash, streak, row_count)
     return TableWrite(
         "intel_collection_state",
-        STATE_COLUMNS,
+        COLLECTION_STATE_COLUMNS,
         [(*row, None, None, 0)],
         RowScope(equals={"game_key": game_key, "source": source}),
     )

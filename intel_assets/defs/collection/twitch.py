@@ -12,8 +12,8 @@ from typing import Any
 
 import pandas as pd
 
-from intel_assets.analyzers.common import STREAM_COLUMNS
 from intel_assets.catalog import GameConfig
+from intel_assets.contracts.tables import STREAM_COLUMNS
 from intel_assets.defs.collection.store import CollectionState, content_hash, state_write
 from intel_assets.resources.twitch import TwitchClient
 from intel_assets.resources.warehouse import RowScope, TableWrite, frame_rows

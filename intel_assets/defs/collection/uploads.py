@@ -38,17 +38,16 @@ import redis
 from intel_assets.catalog import Catalog
 from intel_assets.defs.collection.store import RecordCache, cached_or_fetched, shared_value
 from intel_assets.resources.errors import RequestRejectedError
+from intel_assets.resources.redis_keys import (
+    CHANNEL_CACHE_TTL_SECONDS,
+    UPLOADS_LOOKED_KEY,
+    channel_prefix,
+    discovered_key,
+    uploads_sweep_key,
+)
 from intel_assets.resources.warehouse import PostgresWarehouse
 from intel_assets.resources.youtube import YouTubeClient
 from intel_assets.resources.youtube_models import Channel, Video, VideoStats
-
-LOOKED_KEY = "youtube:uploads:looked"
-DISCOVERED_PREFIX = "youtube:discovered:"
-
-
-def sweep_key(window: datetime) -> str:
-    """The Redis key of a window's sweep (present once the window's sweep is done)."""
-    return f"youtube:uploads:{window.isoformat()}"
 
 
 @dataclass(frozen=True)
@@ -163,14 +162,14 @@ def sweep_uploads(
     weights, tracked_ids = followed_channels(warehouse, since)
     looked = {
         str(k): float(v)
-        for k, v in redis_client.hgetall(LOOKED_KEY).items()  # type: ignore[union-attr]
+        for k, v in redis_client.hgetall(UPLOADS_LOOKED_KEY).items()  # type: ignore[union-attr]
     }
     chosen = choose_channels(weights, looked, now.timestamp(), playlists, tracked_days * 24)
     if not chosen:
         return SweepCounts()
-    known_channels = RecordCache(redis_client, "youtube:channel:", 24 * 3600).get_many(
-        chosen, Channel
-    )
+    known_channels = RecordCache(
+        redis_client, channel_prefix(), CHANNEL_CACHE_TTL_SECONDS
+    ).get_many(chosen, Channel)
     recent: list[str] = []
     read, unreadable = 0, 0
     for channel_id in chosen:
@@ -205,16 +204,16 @@ def sweep_uploads(
     matched = 0
     for video in details.values():
         for game_key in catalog.games_of(video.title, video.tags, video.description):
-            key = DISCOVERED_PREFIX + game_key
+            key = discovered_key(game_key)
             pipe.hset(key, video.video_id, video.model_dump_json())
             pipe.expire(key, horizon)
             matched += 1
     stamp = now.timestamp()
-    pipe.hset(LOOKED_KEY, mapping=dict.fromkeys(chosen, stamp))
+    pipe.hset(UPLOADS_LOOKED_KEY, mapping=dict.fromkeys(chosen, stamp))
     stale = [c for c, at in looked.items() if at < since.timestamp()]
     if stale:
-        pipe.hdel(LOOKED_KEY, *stale)
-    pipe.expire(LOOKED_KEY, horizon)
+        pipe.hdel(UPLOADS_LOOKED_KEY, *stale)
+    pipe.expire(UPLOADS_LOOKED_KEY, horizon)
     pipe.execute()
     return SweepCounts(
         playlists=read,
@@ -249,7 +248,7 @@ def window_sweep(
         return SweepCounts(), False
     value, made = shared_value(
         redis_client,
-        sweep_key(window),
+        uploads_sweep_key(window),
         ttl_seconds,
         lambda: asdict(
             sweep_uploads(
@@ -274,7 +273,7 @@ def discovered_videos(redis_client: redis.Redis, game_key: str, since: datetime)
 
     Older ones are dropped from Redis on the way (they are no longer tracked).
     """
-    key = DISCOVERED_PREFIX + game_key
+    key = discovered_key(game_key)
     raw: dict[Any, Any] = redis_client.hgetall(key)  # type: ignore[assignment]
     videos: list[Video] = []
     old: list[Any] = []

@@ -12,6 +12,8 @@ A collection spends as little quota as it can:
 5. Once per window, the uploads playlists of channels the games already track are read and their
    new uploads matched to games (`uploads.py`); the game's matches join its tracked videos.
 Details and statistics fetched once are cached for the window, so no video is paid for twice.
+Each step is a function of its own: `shared_chart_videos` (1-2), `game_candidates` (3-4),
+`sweep_uploads` (5), `refreshed_rows` (the kept videos' newest counts), `collect_youtube` (all).
 The rows go to `video_snapshots` together with the game's collection state in one transaction;
 the latest snapshot also goes to the hot tier (`youtube:games:{game}`, 5 h TTL).
 """
@@ -25,22 +27,30 @@ from typing import Any
 import dagster as dg
 import pandas as pd
 
-from intel_assets.analyzers.common import VIDEO_COLUMNS
 from intel_assets.analyzers.regional import resolve_languages
-from intel_assets.catalog import Catalog, GameConfig
+from intel_assets.catalog import GAMING_CATEGORY, Catalog, GameConfig
+from intel_assets.contracts.tables import CHANNEL_COLUMNS, VIDEO_COLUMNS
 from intel_assets.defs.collection.store import (
-    HOT_TIER_TTL_SECONDS,
     CollectionState,
     RecordCache,
     cached_or_fetched,
     content_hash,
-    load_states,
     shared_value,
     state_write,
     window_start,
 )
 from intel_assets.defs.collection.uploads import discovered_videos, window_sweep
 from intel_assets.resources.hot_tier import RedisHotTier
+from intel_assets.resources.redis_keys import (
+    CHANNEL_CACHE_TTL_SECONDS,
+    SNAPSHOT_TTL_SECONDS,
+    channel_prefix,
+    chart_key,
+    snapshot_key,
+    video_details_prefix,
+    video_stats_prefix,
+    window_cache_ttl,
+)
 from intel_assets.resources.warehouse import (
     PostgresWarehouse,
     RowScope,
@@ -50,13 +60,7 @@ from intel_assets.resources.warehouse import (
 from intel_assets.resources.youtube import YouTubeClient
 from intel_assets.resources.youtube_models import Channel, Video, VideoStats
 
-CHANNEL_COLUMNS_WRITTEN: tuple[str, ...] = (
-    "channel_id", "game_key", "collected_at", "collection_id", "title", "published_at",
-    "country", "subscriber_count", "video_count", "view_count", "fetched_at",
-)  # fmt: skip
-
 DEFAULT_REGIONS: tuple[str, ...] = ("US", "GB", "IN", "BR", "MX", "DE", "FR", "JP", "KR", "ES")
-GAMING_CATEGORY = "20"
 
 
 @dataclass(frozen=True)
@@ -112,11 +116,6 @@ class CollectionOutcome:
     cached_keys: list[str] = field(default_factory=list)
 
 
-def chart_key(region: str, window: datetime) -> str:
-    """The Redis key of a region's gaming chart in a collection window."""
-    return f"youtube:chart:{region}:{GAMING_CATEGORY}:{window.isoformat()}"
-
-
 def _chart(
     client: YouTubeClient, hot_client: Any, region: str, window: datetime, ttl: int
 ) -> tuple[list[Video], bool]:
@@ -163,115 +162,228 @@ def _row_from_stats(previous: pd.Series, stats: VideoStats) -> dict[str, Any]:
     return row
 
 
-def collect_youtube(
-    game: GameConfig,
-    catalog: Catalog,
-    client: YouTubeClient,
-    warehouse: PostgresWarehouse,
-    hot_tier: RedisHotTier,
-    settings: YouTubeCollectionSettings,
-    collection_id: str,
-    log: Any,
-) -> CollectionOutcome:
-    """Take one snapshot of `game` (steps in the module docstring); nothing is written here."""
-    started = datetime.now(UTC)
-    window = window_start(started, settings.window_minutes)
-    window_ttl = settings.window_minutes * 60 + 600
-    redis_client = hot_tier.client()
-    details_cache = RecordCache(redis_client, "youtube:video:", window_ttl)
-    stats_cache = RecordCache(redis_client, f"youtube:stats:{window.isoformat()}:", window_ttl)
-    fetched = {
+@dataclass(frozen=True)
+class CollectionWindow:
+    """The collection window a collection runs in, and the Redis caches shared within it.
+
+    Attributes:
+        started: When the collection started.
+        start: The start of its window (`window_start`).
+        ttl: Seconds the window's caches are kept.
+        redis_client: The hot tier's client.
+        details: Video details, cached for the window.
+        stats: Video statistics of this window.
+    """
+
+    started: datetime
+    start: datetime
+    ttl: int
+    redis_client: Any
+    details: RecordCache
+    stats: RecordCache
+
+    @classmethod
+    def now(cls, hot_tier: RedisHotTier, window_minutes: int) -> "CollectionWindow":
+        """The window of the present moment."""
+        started = datetime.now(UTC)
+        start = window_start(started, window_minutes)
+        ttl = window_cache_ttl(window_minutes)
+        client = hot_tier.client()
+        return cls(
+            started=started,
+            start=start,
+            ttl=ttl,
+            redis_client=client,
+            details=RecordCache(client, video_details_prefix(), ttl),
+            stats=RecordCache(client, video_stats_prefix(start), ttl),
+        )
+
+
+def _new_fetch_counts() -> dict[str, int]:
+    return {
         "chart_regions": 0, "details": 0, "stats": 0, "channels": 0, "search_results": 0,
         "playlists": 0, "playlist_uploads": 0,
     }  # fmt: skip
 
-    chart_videos: dict[str, Video] = {}
+
+def shared_chart_videos(
+    client: YouTubeClient,
+    window: CollectionWindow,
+    regions: Sequence[str],
+    game: GameConfig,
+    fetched: dict[str, int],
+) -> tuple[dict[str, Video], int]:
+    """Step 1-2: the game's videos among the window's gaming charts, and chart videos seen.
+
+    Writes Redis: each region's chart once per window (shared by every game) and, when this
+    collection paid for a chart, its videos' details in the window's details cache.
+    """
+    matched: dict[str, Video] = {}
     seen: set[str] = set()
-    for region in settings.regions:
-        videos, paid = _chart(client, redis_client, region, window, window_ttl)
+    for region in regions:
+        videos, paid = _chart(client, window.redis_client, region, window.start, window.ttl)
         fetched["chart_regions"] += int(paid)
         if paid:
-            details_cache.put_many({v.video_id: v for v in videos})
+            window.details.put_many({v.video_id: v for v in videos})
         for video in videos:
             seen.add(video.video_id)
-            if video.video_id not in chart_videos and game.matches(
+            if video.video_id not in matched and game.matches(
                 video.title, video.tags, video.description
             ):
-                chart_videos[video.video_id] = video
+                matched[video.video_id] = video
+    return matched, len(seen)
 
-    since = started - timedelta(days=settings.tracked_days)
+
+def sweep_uploads(
+    client: YouTubeClient,
+    warehouse: PostgresWarehouse,
+    catalog: Catalog,
+    window: CollectionWindow,
+    settings: YouTubeCollectionSettings,
+    fetched: dict[str, int],
+    log: Any,
+) -> None:
+    """Step 5: the window's uploads-playlist sweep, if no collection of the window did it.
+
+    Writes Redis only (`uploads.py`): the sweep's mark, the channels looked at and each game's
+    discovered uploads, which the per-game refresh then reads.
+    """
     sweep, swept = window_sweep(
         client,
         warehouse,
-        redis_client,
+        window.redis_client,
         catalog,
-        started,
-        window,
-        window_ttl,
+        window.started,
+        window.start,
+        window.ttl,
         playlists=settings.uploads_playlists,
         tracked_days=settings.tracked_days,
-        details_cache=details_cache,
-        stats_cache=stats_cache,
+        details_cache=window.details,
+        stats_cache=window.stats,
         log=log,
     )
     if swept:
         fetched["playlists"] += sweep.playlists
         fetched["playlist_uploads"] += sweep.recent
         fetched["details"] += sweep.details_paid
+
+
+@dataclass
+class GameCandidates:
+    """The videos one collection may keep for a game, by where they were found.
+
+    Attributes:
+        chart: Chart videos the catalog ties to the game.
+        search: Searched videos that match the game.
+        uploads: Uploads the sweep discovered for the game.
+        tracked: The latest stored row of each video the game already tracks.
+        known_ids: Ids of the tracked videos (before the budget).
+    """
+
+    chart: dict[str, Video]
+    search: dict[str, Video]
+    uploads: dict[str, Video]
+    tracked: pd.DataFrame
+    known_ids: set[str]
+
+    def keep_fastest(self, now: datetime, budget: int) -> None:
+        """Keep the budget: the game's videos growing fastest (views per hour since publishing).
+
+        Whether they came free with a chart, were searched, found in uploads playlists (counts
+        as of their discovery), or are tracked from earlier snapshots.
+        """
+        kept = _keep_fastest(
+            now,
+            budget,
+            [(v.video_id, v.view_count, v.published_at) for v in self.chart.values()]
+            + [(v.video_id, v.view_count, v.published_at) for v in self.search.values()]
+            + [(v.video_id, v.view_count, v.published_at) for v in self.uploads.values()]
+            + [
+                (str(r.video_id), _count(r.view_count), r.published_at)
+                for r in self.tracked.itertuples(index=False)
+            ],
+        )
+        self.chart = {vid: v for vid, v in self.chart.items() if vid in kept}
+        self.search = {vid: v for vid, v in self.search.items() if vid in kept}
+        self.uploads = {vid: v for vid, v in self.uploads.items() if vid in kept}
+        if not self.tracked.empty:
+            self.tracked = self.tracked[self.tracked["video_id"].isin(list(kept))]
+
+
+def game_candidates(
+    client: YouTubeClient,
+    warehouse: PostgresWarehouse,
+    window: CollectionWindow,
+    game: GameConfig,
+    chart: dict[str, Video],
+    settings: YouTubeCollectionSettings,
+    fetched: dict[str, int],
+) -> GameCandidates:
+    """Steps 3-4: the game's tracked videos, its discovered uploads and its searched videos.
+
+    Writes Redis only: details of searched videos in the window's details cache.
+    """
+    since = window.started - timedelta(days=settings.tracked_days)
     tracked = _tracked(warehouse, game.key, since, since)
-    tracked = (
-        tracked[~tracked["video_id"].isin(list(chart_videos))] if not tracked.empty else tracked
-    )
+    tracked = tracked[~tracked["video_id"].isin(list(chart))] if not tracked.empty else tracked
     known_ids = set(tracked["video_id"]) if not tracked.empty else set()
     uploads = {
         v.video_id: v
-        for v in discovered_videos(redis_client, game.key, since)
-        if v.video_id not in chart_videos and v.video_id not in known_ids
+        for v in discovered_videos(window.redis_client, game.key, since)
+        if v.video_id not in chart and v.video_id not in known_ids
     }
-
-    search_ids: list[str] = []
-    for _ in range(settings.search_calls):
+    search: dict[str, Video] = {}
+    if settings.search_calls > 0:
+        # One page per granted call; the next call would page further back in time.
         page = client.search(q=game.search_query, order="date", published_after=since)
         fetched["search_results"] += len(page.items)
-        search_ids.extend(
+        ids = [
             r.video_id
             for r in page.items
-            if r.video_id not in chart_videos and r.video_id not in known_ids
-        )
-        break  # one page per granted call; the next call would page further back in time
-    search_videos: dict[str, Video] = {}
-    if search_ids:
-        details, paid = cached_or_fetched(
-            details_cache, search_ids, Video, client.videos_many, lambda v: v.video_id
-        )
-        fetched["details"] += paid
-        search_videos = {
-            vid: v for vid, v in details.items() if game.matches(v.title, v.tags, v.description)
-        }
+            if r.video_id not in chart and r.video_id not in known_ids
+        ]
+        search = _matching_details(client, window, game, ids, fetched)
+    return GameCandidates(chart, search, uploads, tracked, known_ids)
 
-    # Keep the budget: the game's videos growing fastest (views per hour since publishing),
-    # whether they came free with a chart, were searched, found in uploads playlists (counts as
-    # of their discovery), or are tracked from earlier snapshots.
-    kept = _keep_fastest(
-        started,
-        game.video_budget,
-        [(v.video_id, v.view_count, v.published_at) for v in chart_videos.values()]
-        + [(v.video_id, v.view_count, v.published_at) for v in search_videos.values()]
-        + [(v.video_id, v.view_count, v.published_at) for v in uploads.values()]
-        + [
-            (str(r.video_id), _count(r.view_count), r.published_at)
-            for r in tracked.itertuples(index=False)
-        ],
+
+def _matching_details(
+    client: YouTubeClient,
+    window: CollectionWindow,
+    game: GameConfig,
+    ids: list[str],
+    fetched: dict[str, int],
+) -> dict[str, Video]:
+    """The searched videos whose details match the game (details cached for the window)."""
+    if not ids:
+        return {}
+    details, paid = cached_or_fetched(
+        window.details, ids, Video, client.videos_many, lambda v: v.video_id
     )
-    kept_chart = [v for vid, v in chart_videos.items() if vid in kept]
-    kept_search = [v for vid, v in search_videos.items() if vid in kept]
-    tracked = tracked[tracked["video_id"].isin(list(kept))] if not tracked.empty else tracked
-    # Discovered uploads are refreshed like tracked videos: their details are as of discovery.
-    kept_uploads = pd.DataFrame([_row_from_video(v) for vid, v in uploads.items() if vid in kept])
-    refreshed = [(tracked, "tracked"), (kept_uploads, "uploads")]
-    refreshed = [(frame, source) for frame, source in refreshed if not frame.empty]
+    fetched["details"] += paid
+    return {vid: v for vid, v in details.items() if game.matches(v.title, v.tags, v.description)}
 
-    rows: list[dict[str, Any]] = [dict(_row_from_video(v), source="chart") for v in kept_chart]
+
+def refreshed_rows(
+    client: YouTubeClient,
+    window: CollectionWindow,
+    candidates: GameCandidates,
+    fetched: dict[str, int],
+    log: Any,
+) -> list[dict[str, Any]]:
+    """The snapshot's rows, each kept video with its newest counts, by source.
+
+    Chart and searched videos come with fresh details; tracked and discovered videos get fresh
+    statistics through `batchGetStats`, except broadcasts that are upcoming or live, which are
+    re-read with `videos.list` to see their live state change. Writes Redis only: the details
+    and statistics it pays for, in the window's caches.
+    """
+    rows: list[dict[str, Any]] = [
+        dict(_row_from_video(v), source="chart") for v in candidates.chart.values()
+    ]
+    # Discovered uploads are refreshed like tracked videos: their details are as of discovery.
+    uploads = pd.DataFrame([_row_from_video(v) for v in candidates.uploads.values()])
+    refreshed = [(candidates.tracked, "tracked"), (uploads, "uploads")]
+    refreshed = [(frame, source) for frame, source in refreshed if not frame.empty]
     broadcasting = {
         source: frame["live_state"].isin(["upcoming", "live"]) for frame, source in refreshed
     }
@@ -282,22 +394,36 @@ def collect_youtube(
     }
     if live_source:
         fresh, paid = cached_or_fetched(
-            details_cache, list(live_source), Video, client.videos_many, lambda v: v.video_id
+            window.details, list(live_source), Video, client.videos_many, lambda v: v.video_id
         )
         fetched["details"] += paid
         rows.extend(
             dict(_row_from_video(v), source=live_source[v.video_id]) for v in fresh.values()
         )
     quiet = [(frame[~broadcasting[source]], source) for frame, source in refreshed]
+    rows.extend(_rows_with_fresh_stats(client, window, quiet, fetched, log))
+    rows.extend(dict(_row_from_video(v), source="search") for v in candidates.search.values())
+    return rows
+
+
+def _rows_with_fresh_stats(
+    client: YouTubeClient,
+    window: CollectionWindow,
+    stored: list[tuple[pd.DataFrame, str]],
+    fetched: dict[str, int],
+    log: Any,
+) -> list[dict[str, Any]]:
+    """Stored rows with this window's statistics (videos gone from the API are left out)."""
     stats, paid = cached_or_fetched(
-        stats_cache,
-        [vid for frame, _ in quiet for vid in frame["video_id"]],
+        window.stats,
+        [vid for frame, _ in stored for vid in frame["video_id"]],
         VideoStats,
         client.batch_stats_many,
         lambda s: s.video_id,
     )
     fetched["stats"] += paid
-    for frame, source in quiet:
+    rows: list[dict[str, Any]] = []
+    for frame, source in stored:
         for _, previous in frame.iterrows():
             fresh_stats = stats.get(previous["video_id"])
             if fresh_stats is None:
@@ -306,12 +432,16 @@ def collect_youtube(
                 )
                 continue
             rows.append(dict(_row_from_stats(previous, fresh_stats), source=source))
-    rows.extend(dict(_row_from_video(v), source="search") for v in kept_search)
+    return rows
 
-    collected_at = datetime.now(UTC)
+
+def snapshot_frame(
+    rows: list[dict[str, Any]], game_key: str, collected_at: datetime, collection_id: str
+) -> pd.DataFrame:
+    """The rows as a `video_snapshots` frame: one row per video, languages resolved."""
     frame = pd.DataFrame(rows, columns=[c for c in VIDEO_COLUMNS if c not in _ADDED] + ["source"])
     frame = frame.drop_duplicates("video_id", keep="first")
-    frame["game_key"] = game.key
+    frame["game_key"] = game_key
     frame["collected_at"] = collected_at
     frame["collection_id"] = collection_id
     # Resolved once here (tracked rows keep what their first snapshot resolved), so the hourly
@@ -319,23 +449,50 @@ def collect_youtube(
     resolved = resolve_languages(frame)
     frame["language"] = resolved["language"]
     frame["language_source"] = resolved["language_source"]
-    frame = frame[list(VIDEO_COLUMNS)]
-    previous_ids = known_ids | _previously_seen(warehouse, game.key, list(frame["video_id"]))
-    new_videos = int((~frame["video_id"].isin(list(previous_ids))).sum())
-    sources = {str(k): int(v) for k, v in frame["source"].value_counts().items()}
+    return frame[list(VIDEO_COLUMNS)]
+
+
+def collect_youtube(
+    game: GameConfig,
+    catalog: Catalog,
+    client: YouTubeClient,
+    warehouse: PostgresWarehouse,
+    hot_tier: RedisHotTier,
+    settings: YouTubeCollectionSettings,
+    collection_id: str,
+    log: Any,
+) -> CollectionOutcome:
+    """Take one snapshot of `game` (steps in the module docstring).
+
+    Writes only the caches every collection shares in Redis (the window's charts, details and
+    statistics, the uploads sweep and what it discovered); the snapshot itself is stored by the
+    caller (`snapshot_writes` to Postgres, then `hot_tier_write`).
+    """
+    window = CollectionWindow.now(hot_tier, settings.window_minutes)
+    fetched = _new_fetch_counts()
+    chart, chart_seen = shared_chart_videos(client, window, settings.regions, game, fetched)
+    sweep_uploads(client, warehouse, catalog, window, settings, fetched, log)
+    candidates = game_candidates(client, warehouse, window, game, chart, settings, fetched)
+    chart_matched = len(candidates.chart)
+    candidates.keep_fastest(window.started, game.video_budget)
+    rows = refreshed_rows(client, window, candidates, fetched, log)
+    collected_at = datetime.now(UTC)
+    frame = snapshot_frame(rows, game.key, collected_at, collection_id)
+    ids = list(frame["video_id"])
+    previous_ids = candidates.known_ids | _previously_seen(warehouse, game.key, ids)
     return CollectionOutcome(
         rows=frame,
         collected_at=collected_at,
-        sources=sources,
-        new_videos=new_videos,
-        chart_videos_seen=len(seen),
-        chart_videos_matched=len(chart_videos),
+        sources={str(k): int(v) for k, v in frame["source"].value_counts().items()},
+        new_videos=int((~frame["video_id"].isin(list(previous_ids))).sum()),
+        chart_videos_seen=chart_seen,
+        chart_videos_matched=chart_matched,
         fetched=fetched,
         content_hash=content_hash(zip(frame["video_id"], frame["view_count"], strict=True)),
         skipped=sum(client.skipped.values()),
-        cached_keys=[chart_key(region, window) for region in settings.regions]
-        + [f"youtube:video:{vid}" for vid in frame["video_id"]]
-        + [f"{stats_cache.prefix}{vid}" for vid in frame["video_id"]],
+        cached_keys=[chart_key(region, window.start) for region in settings.regions]
+        + [f"{window.details.prefix}{vid}" for vid in ids]
+        + [f"{window.stats.prefix}{vid}" for vid in ids],
     )
 
 
@@ -383,7 +540,7 @@ def collect_channels(
     channel_ids: Sequence[str],
 ) -> tuple[list[Channel], int]:
     """The channels behind a snapshot's videos, each paid for at most once a day."""
-    cache = RecordCache(hot_tier.client(), "youtube:channel:", 24 * 3600)
+    cache = RecordCache(hot_tier.client(), channel_prefix(), CHANNEL_CACHE_TTL_SECONDS)
     found, paid = cached_or_fetched(
         cache, channel_ids, Channel, lambda ids: _channels_many(client, ids), lambda c: c.channel_id
     )
@@ -438,7 +595,7 @@ def snapshot_writes(
             scope,
             (month,),
         ),
-        TableWrite("channel_snapshots", CHANNEL_COLUMNS_WRITTEN, channel_rows, scope, (month,)),
+        TableWrite("channel_snapshots", CHANNEL_COLUMNS, channel_rows, scope, (month,)),
         state_write(
             game_key,
             "youtube",
@@ -463,11 +620,6 @@ def hot_tier_snapshot(outcome: CollectionOutcome, game_key: str) -> dict[str, An
     }
 
 
-def previous_state(warehouse: PostgresWarehouse, game_key: str) -> CollectionState | None:
-    """The game's YouTube state before this collection."""
-    return load_states(warehouse, "youtube").get(game_key)
-
-
 def elapsed_since(start: float) -> float:
     """Seconds since a `time.perf_counter()` reading, rounded for metadata."""
     return round(time.perf_counter() - start, 3)
@@ -476,7 +628,8 @@ def elapsed_since(start: float) -> float:
 def hot_tier_write(hot_tier: RedisHotTier, game_key: str, outcome: CollectionOutcome) -> None:
     """Put the game's latest snapshot in the hot tier."""
     hot_tier.put_json(
-        {f"youtube:games:{game_key}": hot_tier_snapshot(outcome, game_key)}, HOT_TIER_TTL_SECONDS
+        {snapshot_key("youtube", game_key): hot_tier_snapshot(outcome, game_key)},
+        SNAPSHOT_TTL_SECONDS,
     )
 
 

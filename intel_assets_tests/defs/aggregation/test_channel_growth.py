@@ -6,7 +6,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from intel_assets.defs.aggregation.channel_growth import CHANNEL_GROWTH_COLUMNS, channel_growth
+from intel_assets.contracts.tables import CHANNEL_GROWTH_COLUMNS
+from intel_assets.defs.aggregation.channel_growth import channel_growth
 from intel_assets.defs.aggregation.twitch_checks import channel_growth_checks
 from intel_assets.resources.warehouse import PostgresWarehouse
 from intel_assets_tests.defs.check_results import evaluations, failed

@@ -8,7 +8,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from intel_assets.defs.aggregation.daily import DAILY_COLUMNS, daily_rollup
+from intel_assets.contracts.tables import DAILY_COLUMNS
+from intel_assets.defs.aggregation.daily import daily_rollup
 from intel_assets.defs.aggregation.hourly import hourly_metrics
 from intel_assets.defs.aggregation.performance import duration_performance
 from intel_assets.resources.warehouse import PostgresWarehouse

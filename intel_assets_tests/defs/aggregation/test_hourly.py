@@ -8,7 +8,8 @@ import pandas as pd
 import pytest
 
 from intel_assets.analyzers.regional import detect_language
-from intel_assets.defs.aggregation.hourly import HOURLY_COLUMNS, hourly_metrics
+from intel_assets.contracts.tables import HOURLY_COLUMNS
+from intel_assets.defs.aggregation.hourly import hourly_metrics
 from intel_assets.resources.warehouse import PostgresWarehouse
 from intel_assets_tests.defs.snapshot_rows import insert_analysis, insert_streams, insert_videos
 

@@ -8,18 +8,17 @@ import pytest
 import time_machine
 
 from intel_assets.catalog import load_catalog
-from intel_assets.defs.aggregation.twitch_checks import (
-    twitch_game_stats_checks,
-    twitch_game_stats_monthly_checks,
-)
-from intel_assets.defs.aggregation.twitch_stats import (
+from intel_assets.contracts.tables import (
     DAILY_STATS_COLUMNS,
     HOURLY_STATS_COLUMNS,
     MONTHLY_STATS_COLUMNS,
     TOP_STREAMER_COLUMNS,
-    twitch_game_stats,
-    twitch_game_stats_monthly,
 )
+from intel_assets.defs.aggregation.twitch_checks import (
+    twitch_game_stats_checks,
+    twitch_game_stats_monthly_checks,
+)
+from intel_assets.defs.aggregation.twitch_stats import twitch_game_stats, twitch_game_stats_monthly
 from intel_assets.defs.collection.assets import COLLECTION_ID_TAG, CollectionPolicy, twitch_streams
 from intel_assets.resources.hot_tier import RedisHotTier
 from intel_assets.resources.warehouse import PostgresWarehouse

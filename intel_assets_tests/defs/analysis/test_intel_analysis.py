@@ -24,9 +24,9 @@ from intel_assets.analyzers.decay import STALE_CONFIDENCE_FACTOR
 from intel_assets.analyzers.registry import ANALYZERS
 from intel_assets.catalog import load_catalog
 from intel_assets.defs.analysis.assets import intel_analysis
-from intel_assets.defs.analysis.store import hot_tier_key
 from intel_assets.defs.collection.assets import twitch_streams, youtube_videos
 from intel_assets.resources.hot_tier import RedisHotTier
+from intel_assets.resources.redis_keys import analysis_key
 from intel_assets.resources.warehouse import PostgresWarehouse
 from intel_assets.services import Endpoints
 from intel_assets.simulator import Fault, Simulator
@@ -167,7 +167,7 @@ def test_all_eight_write_both_tiers_and_a_rerun_writes_the_same_values(world: Wo
         assert row["confidence"] == pytest.approx(round(expected, 4), abs=1e-9)
         assert row["sample_size"] > 0
 
-        key = hot_tier_key(spec.name, "fortnite")
+        key = analysis_key(spec.name, "fortnite")
         hot = world.hot_tier.get_json(key)
         assert hot is not None
         assert datetime.fromisoformat(hot["as_of"]) == row["as_of"]
@@ -178,13 +178,13 @@ def test_all_eight_write_both_tiers_and_a_rerun_writes_the_same_values(world: Wo
         assert 4 * 3600 <= spec.ttl_seconds <= 6 * 3600
 
     hot_before = {
-        name: world.hot_tier.get_json(hot_tier_key(name, "fortnite")) for name in ANALYZERS
+        name: world.hot_tier.get_json(analysis_key(name, "fortnite")) for name in ANALYZERS
     }
     second = _analyse(world, "fortnite", at=ANALYSED_AT + timedelta(minutes=20))
     assert second.success
     assert _history(world.warehouse, "fortnite") == rows
     hot_after = {
-        name: world.hot_tier.get_json(hot_tier_key(name, "fortnite")) for name in ANALYZERS
+        name: world.hot_tier.get_json(analysis_key(name, "fortnite")) for name in ANALYZERS
     }
     assert hot_after == hot_before
 
@@ -273,7 +273,7 @@ def test_viral_videos_and_language_shares_match_the_simulator(world: World):
 
 def test_with_redis_down_the_history_keeps_the_result_and_the_run_says_so(world: World):
     for name in ("viral", "format"):
-        world.hot_tier.client().delete(hot_tier_key(name, "minecraft"))
+        world.hot_tier.client().delete(analysis_key(name, "minecraft"))
     dead = RedisHotTier(url=f"redis://127.0.0.1:{free_port()}")
     down = _analyse(world, "minecraft", ["viral_intel", "format_intel"], hot_tier=dead)
 
@@ -288,7 +288,7 @@ def test_with_redis_down_the_history_keeps_the_result_and_the_run_says_so(world:
     assert checks["viral_intel_tiers_agree"].passed is False
     assert checks["viral_intel_tiers_agree"].severity == dg.AssetCheckSeverity.WARN
     assert checks["viral_intel_confidence_in_range"].passed is True
-    assert world.hot_tier.get_json(hot_tier_key("viral", "minecraft")) is None
+    assert world.hot_tier.get_json(analysis_key("viral", "minecraft")) is None
     written = _history(world.warehouse, "minecraft")
     assert set(written) >= {"viral", "format"}
 
@@ -296,7 +296,7 @@ def test_with_redis_down_the_history_keeps_the_result_and_the_run_says_so(world:
     up = _analyse(world, "minecraft", ["viral_intel", "format_intel"])
     assert all(check.passed for check in _checks(up).values())
     assert _history(world.warehouse, "minecraft") == written
-    hot = world.hot_tier.get_json(hot_tier_key("viral", "minecraft"))
+    hot = world.hot_tier.get_json(analysis_key("viral", "minecraft"))
     assert hot is not None
     assert hot["result"] == written["viral"]["result"]
 
@@ -363,5 +363,5 @@ def test_a_failed_collection_makes_the_next_analysis_stale(world: World):
         metadata = _materialized(stale)[dg.AssetKey(f"{name}_intel")]
         assert metadata["stale"] is True
         assert metadata["stale_sources"].startswith("youtube: 1 failed collection(s) in a row")
-        hot = world.hot_tier.get_json(hot_tier_key(name, game))
+        hot = world.hot_tier.get_json(analysis_key(name, game))
         assert hot is not None and hot["stale"] is True

@@ -12,13 +12,13 @@ from intel_assets.analyzers.registry import ANALYZERS, AnalyzerSpec
 from intel_assets.defs.analysis.assets import build_analysis_assets
 from intel_assets.defs.analysis.checks import confidence_in_range
 from intel_assets.defs.analysis.store import (
-    hot_tier_key,
     load_freshness,
     load_snapshots,
     write_history,
 )
 from intel_assets.defs.collection.store import record_failure
 from intel_assets.resources.hot_tier import RedisHotTier
+from intel_assets.resources.redis_keys import analysis_key
 from intel_assets.resources.warehouse import PostgresWarehouse
 from intel_assets_tests.defs.snapshot_rows import insert_channels, insert_streams, insert_videos
 
@@ -205,6 +205,6 @@ def test_an_analyzer_that_raises_costs_the_others_nothing(
     rows = warehouse.fetch_dicts(b"SELECT analyzer, sample_size FROM intel_analysis_results")
     # One video, two snapshots an hour apart: one velocity, (400 - 100) / 1 h.
     assert rows == [{"analyzer": "viral", "sample_size": 1}]
-    viral = hot_tier.get_json(hot_tier_key("viral", "fortnite"))
+    viral = hot_tier.get_json(analysis_key("viral", "fortnite"))
     assert viral is not None and viral["result"]["max_velocity"] == 300.0
-    assert hot_tier.get_json(hot_tier_key("broken", "fortnite")) is None
+    assert hot_tier.get_json(analysis_key("broken", "fortnite")) is None

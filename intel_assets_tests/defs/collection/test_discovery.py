@@ -2,8 +2,8 @@ from typing import Any
 
 import dagster as dg
 
+from intel_assets.catalog import effective_catalog
 from intel_assets.defs.collection.sensors import DISCOVERY_TOP_GAMES, game_discovery_sensor
-from intel_assets.defs.collection.store import effective_catalog
 from intel_assets.resources.warehouse import PostgresWarehouse
 from intel_assets.simulator.server import RunningSimulator
 from intel_assets_tests.clock import pacific_time

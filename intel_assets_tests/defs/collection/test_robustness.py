@@ -29,9 +29,9 @@ from intel_assets.defs.collection.assets import (
 )
 from intel_assets.defs.collection.checks import twitch_streams_checks, youtube_videos_checks
 from intel_assets.defs.collection.store import window_start
-from intel_assets.defs.collection.youtube import chart_key
 from intel_assets.history import simulator_resources
 from intel_assets.resources.hot_tier import RedisHotTier
+from intel_assets.resources.redis_keys import chart_key
 from intel_assets.resources.warehouse import PostgresWarehouse
 from intel_assets.simulator import Fault
 from intel_assets.simulator.server import RunningSimulator
