@@ -1,6 +1,6 @@
 """The read API under load: a mix of routes at 200 requests/s from another process, on loopback.
 
-Setup, through the real pipeline (`intel_assets_tests.api.serving`, as the API tests fill
+Setup, through the real pipeline (`intel_assets.dev.api_serving`, as the API tests fill
 theirs): the simulator replays the last hours of yesterday (UTC) through the collection sensor,
 the collection and analysis assets (`seed_history`), then the hourly and daily rollups are
 materialized for them, into a fresh database and a Redis server of the benchmark's own (so it
@@ -40,8 +40,8 @@ from benchmarks.harness import check
 from benchmarks.measure import row
 from intel_assets import services
 from intel_assets.catalog import load_catalog
+from intel_assets.dev.api_serving import fill_through_pipeline, running_api
 from intel_assets.settings import PROJECT_ROOT, Settings
-from intel_assets_tests.api.serving import fill_through_pipeline, running_api
 
 RATE = 200.0
 SEED_MAX_P95_MS = 100.0

@@ -38,8 +38,8 @@ BENCHMARKS: tuple[str, ...] = (
 
 HEAVY: tuple[str, ...] = ("workers",)
 """Benchmarks that start a whole deployment of processes even at smoke size. The smoke test
-leaves them out: `test_scale_out.py` drives the same deployment (`intel_assets_tests.deployment`)
-in every test run."""
+leaves them out: `test_scale_out.py` drives the same deployment
+(`intel_assets.dev.local_deployment`) in every test run."""
 
 
 class BenchmarkBroken(AssertionError):

@@ -42,9 +42,9 @@ from intel_assets.defs.collection.assets import (
     youtube_videos,
 )
 from intel_assets.defs.collection.sensors import collection_sensor
-from intel_assets.defs.collection.store import content_hash, state_write
+from intel_assets.defs.collection.state import content_hash, state_write
 from intel_assets.defs.collection.youtube import DEFAULT_REGIONS
-from intel_assets.history import simulator_resources
+from intel_assets.dev.history_seeding import simulator_resources
 from intel_assets.resources.hot_tier import RedisHotTier
 from intel_assets.resources.quota import pacific_day
 from intel_assets.resources.warehouse import PostgresWarehouse, RowScope, TableWrite, frame_rows

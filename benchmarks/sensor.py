@@ -23,7 +23,7 @@ from benchmarks.measure import row, seconds, times
 from intel_assets.contracts.tables import COLLECTION_STATE_COLUMNS
 from intel_assets.defs.collection.assets import twitch_collection_job, youtube_collection_job
 from intel_assets.defs.collection.sensors import collection_sensor
-from intel_assets.history import simulator_resources
+from intel_assets.dev.history_seeding import simulator_resources
 from intel_assets.resources.hot_tier import RedisHotTier
 from intel_assets.resources.warehouse import PostgresWarehouse, RowScope
 

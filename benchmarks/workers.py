@@ -1,6 +1,6 @@
 """Collecting and analysing every game through a deployment of processes: 1 Celery worker vs 2.
 
-Each round is the deployment `test_scale_out.py` drives (`intel_assets_tests.deployment`):
+Each round is the deployment `test_scale_out.py` drives (`intel_assets.dev.local_deployment`):
 `intel-assets code-server`, `webserver`, `daemon` and N `worker`s with INTEL_EXECUTOR=celery,
 on a fresh warehouse and Dagster database of the benchmark's servers, its Redis emptied, against
 a simulator frozen at one instant (the same world in every round). One run per game of the
@@ -29,10 +29,14 @@ from benchmarks import environment
 from benchmarks.harness import check
 from benchmarks.measure import row, seconds
 from intel_assets.catalog import load_catalog
-from intel_assets.history import SIMULATOR_CLIENT_ID, SIMULATOR_CLIENT_SECRET, SIMULATOR_KEY
+from intel_assets.dev import local_deployment as deployment
+from intel_assets.dev.history_seeding import (
+    SIMULATOR_CLIENT_ID,
+    SIMULATOR_CLIENT_SECRET,
+    SIMULATOR_KEY,
+)
 from intel_assets.settings import with_database
 from intel_assets.simulator import Simulator
-from intel_assets_tests import deployment
 
 FROZEN_AT = datetime(2026, 6, 15, 18, 0, tzinfo=UTC)
 # No worker is killed here, so the visibility timeout only has to exceed every step.

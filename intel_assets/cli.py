@@ -24,6 +24,7 @@ from intel_assets.partitions import DEFAULT_PARTITIONS_START, PARTITIONS_START_V
 from intel_assets.settings import PROJECT_ROOT, Settings, redact_url
 
 if TYPE_CHECKING:
+    from intel_assets.dev.background_seeding import SeedingBackfills
     from intel_assets.simulator.server import RunningSimulator, Simulator
 
 
@@ -179,13 +180,13 @@ def local_simulator() -> "Simulator":
     Whatever the environment holds: real credentials are for the real APIs and never go to
     the simulator, and the simulator and the collections pointed at it share one set.
     """
-    from intel_assets import history
+    from intel_assets.dev import history_seeding
     from intel_assets.simulator.server import Simulator
 
     return Simulator(
-        youtube_api_key=history.SIMULATOR_KEY,
-        twitch_client_id=history.SIMULATOR_CLIENT_ID,
-        twitch_client_secret=history.SIMULATOR_CLIENT_SECRET,
+        youtube_api_key=history_seeding.SIMULATOR_KEY,
+        twitch_client_id=history_seeding.SIMULATOR_CLIENT_ID,
+        twitch_client_secret=history_seeding.SIMULATOR_CLIENT_SECRET,
     )
 
 
@@ -195,15 +196,15 @@ def simulator_environment(running: "RunningSimulator") -> dict[str, str]:
     They replace any the user set (the simulator's defaults are not secrets), so the
     collections send the simulator the credentials it accepts.
     """
-    from intel_assets import history
+    from intel_assets.dev import history_seeding
 
     return {
         "YOUTUBE_API_URL": running.youtube_url,
         "TWITCH_API_URL": running.twitch_url,
         "TWITCH_AUTH_URL": running.auth_url,
-        "YOUTUBE_API_KEY": history.SIMULATOR_KEY,
-        "TWITCH_CLIENT_ID": history.SIMULATOR_CLIENT_ID,
-        "TWITCH_CLIENT_SECRET": history.SIMULATOR_CLIENT_SECRET,
+        "YOUTUBE_API_KEY": history_seeding.SIMULATOR_KEY,
+        "TWITCH_CLIENT_ID": history_seeding.SIMULATOR_CLIENT_ID,
+        "TWITCH_CLIENT_SECRET": history_seeding.SIMULATOR_CLIENT_SECRET,
     }
 
 
@@ -216,25 +217,25 @@ def _seed(
 ) -> None:
     """Replay `days` of history on the simulator running in this process.
 
-    With `dagster_ui`, the live collection pauses meanwhile (`seeding.py`) and each batch of
-    seeded hours, then the seeded whole days, is backfilled through that webserver. `marker`
-    is written once the collections are done.
+    With `dagster_ui`, the live collection pauses meanwhile (`dev/background_seeding.py`) and
+    each batch of seeded hours, then the seeded whole days, is backfilled through that
+    webserver. `marker` is written once the collections are done.
     """
-    from intel_assets import history, seeding
+    from intel_assets.dev import background_seeding, history_seeding
     from intel_assets.resources.hot_tier import RedisHotTier
     from intel_assets.resources.warehouse import PostgresWarehouse
 
     warehouse = PostgresWarehouse(url=endpoints.postgres_url)
     hot_tier = RedisHotTier(url=endpoints.redis_url)
-    resources = history.simulator_resources(
+    resources = history_seeding.simulator_resources(
         running.youtube_url, running.twitch_url, running.auth_url, warehouse, hot_tier
     )
-    backfills = seeding.SeedingBackfills(dagster_ui) if dagster_ui else None
+    backfills = background_seeding.SeedingBackfills(dagster_ui) if dagster_ui else None
     flag = hot_tier.client()
 
     def progress(at: datetime) -> None:
         if backfills is not None:
-            seeding.hold_seeding_flag(flag)
+            background_seeding.hold_seeding_flag(flag)
         if at.hour == 0:
             print(f"intel-assets: seeding {at:%Y-%m-%d}", file=sys.stderr, flush=True)
 
@@ -248,13 +249,13 @@ def _seed(
 
     try:
         if backfills is not None:
-            seeding.hold_seeding_flag(flag)
+            background_seeding.hold_seeding_flag(flag)
             backfills.wait_until_ready()
-        report = history.seed_history(days, resources, on_step=progress, on_hours=backfill)
+        report = history_seeding.seed_history(days, resources, on_step=progress, on_hours=backfill)
     finally:
         warehouse.close()
         if backfills is not None:
-            seeding.release_seeding_flag(flag)
+            background_seeding.release_seeding_flag(flag)
     if marker is not None:
         marker.write_text(datetime.now(UTC).isoformat())
     print(
@@ -264,9 +265,15 @@ def _seed(
         file=sys.stderr,
         flush=True,
     )
-    if backfills is None:
-        return
-    days_seeded = seeding.full_days(report.start, report.end)
+    if backfills is not None:
+        _backfill_seeded_days(backfills, report.start, report.end)
+
+
+def _backfill_seeded_days(backfills: "SeedingBackfills", start: datetime, end: datetime) -> None:
+    """Once the seeded hours' backfills are done, backfill the whole days seeded; wait for all."""
+    from intel_assets.dev import background_seeding
+
+    days_seeded = background_seeding.full_days(start, end)
     if days_seeded is not None:
         # A day rolls up its stored hours: they land first.
         backfills.wait_for_all()
@@ -441,15 +448,15 @@ def _cmd_health(args: argparse.Namespace) -> int:
 
 
 def _cmd_metrics(args: argparse.Namespace) -> int:
-    from intel_assets import metrics
+    from intel_assets import prometheus
     from intel_assets.logs import configure_cli_logging
 
     configure_cli_logging()
     urls = services.running_urls(Settings.from_env())
-    registry = metrics.build_registry(urls["redis"] or "", urls["postgres"])
+    registry = prometheus.build_registry(urls["redis"] or "", urls["postgres"])
     url = f"http://{args.host}:{args.port}/metrics"
     print(f"intel-assets: Prometheus metrics on {url}", file=sys.stderr, flush=True)
-    metrics.serve_metrics(registry, args.port, args.host)
+    prometheus.serve_metrics(registry, args.port, args.host)
     return 0
 
 
@@ -585,21 +592,8 @@ def _add_deployment_commands(sub: "argparse._SubParsersAction[argparse.ArgumentP
     p.set_defaults(func=_cmd_worker)
 
 
-def build_parser() -> argparse.ArgumentParser:
-    """The command-line grammar of `intel-assets`."""
-    parser = argparse.ArgumentParser(
-        prog="intel-assets",
-        description="Creator Intel: YouTube and Twitch game intelligence on Dagster.",
-    )
-    sub = parser.add_subparsers(dest="command", required=True)
-
-    p = sub.add_parser("services", help="start, inspect or stop the embedded Postgres and Redis")
-    p.add_argument("action", choices=["up", "status", "stop"])
-    p.set_defaults(func=_cmd_services)
-
-    p = sub.add_parser("migrate", help="apply pending warehouse migrations")
-    p.set_defaults(func=_cmd_migrate)
-
+def _add_development_commands(sub: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None:
+    """`dev` (the main command) and `seed-history`."""
     p = sub.add_parser("dev", help="start services, migrate, and serve the Dagster UI")
     p.add_argument("--host", default="127.0.0.1")
     p.add_argument("--port", type=int, default=3000)
@@ -623,6 +617,24 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--marker", help="file to write once the collections are done")
     p.set_defaults(func=_cmd_seed_history)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The command-line grammar of `intel-assets`."""
+    parser = argparse.ArgumentParser(
+        prog="intel-assets",
+        description="Creator Intel: YouTube and Twitch game intelligence on Dagster.",
+    )
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("services", help="start, inspect or stop the embedded Postgres and Redis")
+    p.add_argument("action", choices=["up", "status", "stop"])
+    p.set_defaults(func=_cmd_services)
+
+    p = sub.add_parser("migrate", help="apply pending warehouse migrations")
+    p.set_defaults(func=_cmd_migrate)
+
+    _add_development_commands(sub)
 
     p = sub.add_parser("api", help="serve the read API (FastAPI on uvicorn)")
     p.add_argument("--host", default="127.0.0.1")

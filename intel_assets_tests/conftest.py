@@ -26,6 +26,7 @@ import time_machine
 from psycopg import sql
 
 from intel_assets import migrate, services, warning_filters
+from intel_assets.dev.local_deployment import free_port, wait_for_loaded_workspace
 from intel_assets.resources.hot_tier import RedisHotTier
 from intel_assets.resources.warehouse import PostgresWarehouse
 from intel_assets.settings import PROJECT_ROOT, Settings, with_database
@@ -268,44 +269,6 @@ def server_state() -> Iterator[Path]:
     yield root / "state"
     services.stop(Settings(state_dir=root))
     shutil.rmtree(root, ignore_errors=True)
-
-
-def free_port() -> int:
-    """A TCP port on 127.0.0.1 that nothing listens on right now."""
-    import socket
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-WORKSPACE_QUERY = """
-{ workspaceOrError { __typename ... on Workspace { locationEntries {
-    name loadStatus
-    locationOrLoadError { __typename ... on PythonError { message } }
-} } } }
-"""
-
-
-def wait_for_loaded_workspace(url: str, process: "subprocess.Popen[bytes]", timeout_s: float):
-    """Poll the webserver's GraphQL endpoint until the code location has loaded; its entries."""
-    import httpx
-
-    deadline = time.monotonic() + timeout_s
-    last_error: object = None
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise AssertionError(f"the main command exited with {process.returncode}")
-        try:
-            answer = httpx.post(f"{url}/graphql", json={"query": WORKSPACE_QUERY}, timeout=5)
-            entries = answer.json()["data"]["workspaceOrError"]["locationEntries"]
-            if entries and all(e["loadStatus"] == "LOADED" for e in entries):
-                return entries
-            last_error = entries
-        except (httpx.HTTPError, KeyError, TypeError, ValueError) as error:
-            last_error = error
-        time.sleep(1)
-    raise AssertionError(f"the UI did not load the code location in {timeout_s} s: {last_error}")
 
 
 @dataclass

@@ -21,7 +21,7 @@ from intel_assets_tests.conftest import DagsterDev, free_port, start_dagster_dev
 def test_main_command_serves_the_ui_with_the_code_location_loaded(dagster_dev: DagsterDev):
     import httpx
 
-    from intel_assets_tests.conftest import WORKSPACE_QUERY
+    from intel_assets.dev.local_deployment import WORKSPACE_QUERY
 
     answer = httpx.post(f"{dagster_dev.url}/graphql", json={"query": WORKSPACE_QUERY}, timeout=10)
     entries = answer.json()["data"]["workspaceOrError"]["locationEntries"]

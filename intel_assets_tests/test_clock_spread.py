@@ -22,7 +22,7 @@ from intel_assets.catalog import CATALOG_PATH_VARIABLE
 from intel_assets.defs.aggregation.definitions import DAILY_ASSETS
 from intel_assets.defs.aggregation.hourly import hourly_metrics
 from intel_assets.defs.collection.assets import CollectionPolicy
-from intel_assets.history import seed_history, simulator_resources
+from intel_assets.dev.history_seeding import seed_history, simulator_resources
 from intel_assets.resources.errors import QuotaExhaustedError
 from intel_assets.resources.hot_tier import RedisHotTier
 from intel_assets.resources.quota import BucketSpec, QuotaLedger

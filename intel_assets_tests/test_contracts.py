@@ -91,7 +91,7 @@ def test_column_lists_are_the_schemas():
     assert tables.DAILY_STATS_COLUMNS[2:10] == tables.STAT_COLUMNS
 
 
-@pytest.mark.parametrize("module", ["intel_assets.api.app", "intel_assets.api.store"])
+@pytest.mark.parametrize("module", ["intel_assets.api.app", "intel_assets.api.tiered_store"])
 def test_the_read_api_imports_no_asset_definitions(module: str):
     loaded = subprocess.run(
         [

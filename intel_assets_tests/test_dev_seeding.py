@@ -6,9 +6,9 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from intel_assets.dev.local_deployment import graphql
 from intel_assets.settings import Settings
 from intel_assets_tests.conftest import free_port, start_dagster_dev, stop_dagster_dev
-from intel_assets_tests.deployment import graphql
 
 SEED_HOURS = 1
 SEEDING_RUNS = """

@@ -21,7 +21,7 @@ from intel_assets.defs.aggregation.twitch_stats import twitch_game_stats, twitch
 from intel_assets.defs.archive.monthly import monthly_archive
 from intel_assets.defs.archive.retention import retention
 from intel_assets.defs.collection.assets import CollectionPolicy
-from intel_assets.history import seed_history, simulator_resources
+from intel_assets.dev.history_seeding import seed_history, simulator_resources
 from intel_assets.resources.archive import ArchiveStore
 from intel_assets.resources.hot_tier import RedisHotTier
 from intel_assets.resources.warehouse import PostgresWarehouse

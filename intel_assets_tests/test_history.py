@@ -7,7 +7,7 @@ import pytest
 import time_machine
 
 from intel_assets.catalog import load_catalog
-from intel_assets.history import seed_history, simulator_resources
+from intel_assets.dev.history_seeding import seed_history, simulator_resources
 from intel_assets.resources.hot_tier import RedisHotTier
 from intel_assets.resources.warehouse import PostgresWarehouse
 from intel_assets.simulator import Simulator

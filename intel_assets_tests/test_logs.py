@@ -7,10 +7,10 @@ import dagster as dg
 import pytest
 import yaml
 
-from intel_assets import history
 from intel_assets.catalog import load_catalog
 from intel_assets.defs.collection.assets import twitch_streams
 from intel_assets.defs.collection.checks import twitch_streams_checks
+from intel_assets.dev import history_seeding
 from intel_assets.logs import JsonLogFormatter
 from intel_assets.resources.hot_tier import RedisHotTier
 from intel_assets.resources.warehouse import PostgresWarehouse
@@ -41,7 +41,7 @@ def test_every_run_line_is_json_with_the_run_id_and_partition(
     warehouse: PostgresWarehouse,
     hot_tier: RedisHotTier,
 ):
-    resources = history.simulator_resources(
+    resources = history_seeding.simulator_resources(
         simulator.youtube_url, simulator.twitch_url, simulator.auth_url, warehouse, hot_tier
     )
     capfd.readouterr()

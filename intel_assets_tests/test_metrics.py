@@ -17,7 +17,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from intel_assets.catalog import load_catalog
 from intel_assets.defs.collection.assets import twitch_streams, youtube_videos
-from intel_assets.metrics import build_registry, metrics_text
+from intel_assets.prometheus import build_registry, metrics_text
 from intel_assets.resources.hot_tier import RedisHotTier
 from intel_assets.resources.warehouse import PostgresWarehouse
 from intel_assets.settings import PROJECT_ROOT
@@ -144,7 +144,7 @@ def test_a_scrape_with_redis_down_still_answers_and_says_so(warehouse_url: str, 
 def test_the_metrics_command_serves_the_scrape_and_stops_on_sigterm(
     warehouse_url: str, redis_url: str, hot_tier: RedisHotTier, tmp_path: Path
 ):
-    from intel_assets.observability import record_rows_written
+    from intel_assets.counters import record_rows_written
 
     record_rows_written(hot_tier.client(), {"video_snapshots": 7})
     port = free_port()
@@ -180,7 +180,7 @@ def test_the_metrics_command_serves_the_scrape_and_stops_on_sigterm(
 def test_rows_are_counted_once_committed_and_a_rolled_back_write_counts_nothing(
     counting_warehouse: PostgresWarehouse, hot_tier: RedisHotTier
 ):
-    from intel_assets.observability import read_rows_written
+    from intel_assets.counters import read_rows_written
     from intel_assets.resources.warehouse import RowScope
 
     scope = RowScope(equals={"game_key": "fortnite", "source": "youtube"})

@@ -31,13 +31,17 @@ from intel_assets.definitions import build_resources
 from intel_assets.defs.analysis.assets import intel_analysis
 from intel_assets.defs.collection.assets import twitch_streams, youtube_videos
 from intel_assets.defs.collection.checks import twitch_streams_checks, youtube_videos_checks
-from intel_assets.history import SIMULATOR_CLIENT_ID, SIMULATOR_CLIENT_SECRET, SIMULATOR_KEY
-from intel_assets.metrics import build_registry, metrics_text
+from intel_assets.dev import local_deployment as deployment
+from intel_assets.dev.history_seeding import (
+    SIMULATOR_CLIENT_ID,
+    SIMULATOR_CLIENT_SECRET,
+    SIMULATOR_KEY,
+)
+from intel_assets.prometheus import build_registry, metrics_text
 from intel_assets.resources.warehouse import PostgresWarehouse
 from intel_assets.settings import PROJECT_ROOT, with_database
 from intel_assets.simulator import Fault, Simulator
 from intel_assets.simulator.server import RunningSimulator
-from intel_assets_tests import deployment
 from intel_assets_tests.conftest import create_test_database, drop_test_database, with_redis_db
 
 # The simulator stands still here, so every collection of a game sees the same world.

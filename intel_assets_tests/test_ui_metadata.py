@@ -8,11 +8,11 @@ import time
 from datetime import UTC, datetime, timedelta
 
 from intel_assets.contracts.tables import ANALYSIS_RESULTS_COLUMNS, HOURLY_COLUMNS
+from intel_assets.dev.local_deployment import graphql
 from intel_assets.resources.warehouse import PostgresWarehouse
 from intel_assets.settings import Settings
 from intel_assets_tests.conftest import DagsterDev
 from intel_assets_tests.defs.snapshot_rows import insert_streams, insert_videos
-from intel_assets_tests.deployment import graphql
 
 REPOSITORY = {"repositoryLocationName": "creator_intel", "repositoryName": "__repository__"}
 

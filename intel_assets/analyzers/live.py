@@ -211,16 +211,30 @@ def _twitch_start_hours(streams: pd.DataFrame) -> list[StreamStartHour]:
     ]
 
 
+def _ever_premiere(videos: pd.DataFrame, latest: pd.DataFrame) -> pd.Series:
+    """Per latest row: whether any snapshot of the video saw it as a premiere."""
+    if videos.empty:
+        return pd.Series(False, index=latest.index)
+    by_video = flags(videos["is_premiere"]).fillna(False).groupby(videos["video_id"]).any()
+    return latest["video_id"].map(by_video).fillna(False).astype(bool)
+
+
+def _finished(latest: pd.DataFrame, state: pd.Series, views: pd.Series) -> pd.DataFrame:
+    """Videos neither upcoming nor live with views: their performance and publish hour and day."""
+    finished = latest[~state.isin(["upcoming", "live"]) & views.notna()].copy()
+    finished["performance"] = relative_performance(finished["views"], finished["is_short"])
+    published = pd.to_datetime(finished["published_at"], utc=True)
+    finished["hour_utc"] = published.dt.hour
+    finished["day_of_week"] = published.dt.day_of_week
+    return finished.dropna(subset=["hour_utc"])
+
+
 def analyze(inputs: AnalyzerInputs, params: LiveParams | None = None) -> LiveIntel:
     """Premieres, schedule adherence, publish times and live audiences of one game."""
     params = params or LiveParams()
     videos = inputs.videos
     latest = latest_videos(inputs)
-    if videos.empty:
-        ever_premiere = pd.Series(False, index=latest.index)
-    else:
-        by_video = flags(videos["is_premiere"]).fillna(False).groupby(videos["video_id"]).any()
-        ever_premiere = latest["video_id"].map(by_video).fillna(False).astype(bool)
+    ever_premiere = _ever_premiere(videos, latest)
     state = latest["live_state"].astype(object)
     scheduled = pd.to_datetime(latest["scheduled_start"], utc=True)
     started = pd.to_datetime(latest["actual_start"], utc=True)
@@ -233,12 +247,7 @@ def analyze(inputs: AnalyzerInputs, params: LiveParams | None = None) -> LiveInt
     delay = (started - scheduled).dt.total_seconds().dropna()
     on_time = delay <= params.on_time_tolerance_seconds
 
-    finished = latest[~state.isin(["upcoming", "live"]) & views.notna()].copy()
-    finished["performance"] = relative_performance(finished["views"], finished["is_short"])
-    published = pd.to_datetime(finished["published_at"], utc=True)
-    finished["hour_utc"] = published.dt.hour
-    finished["day_of_week"] = published.dt.day_of_week
-    finished = finished.dropna(subset=["hour_utc"])
+    finished = _finished(latest, state, views)
     best, worst = _best_and_worst(finished, params)
 
     live = state == "live"

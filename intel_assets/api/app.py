@@ -27,9 +27,9 @@ from intel_assets.api.ops import (
 from intel_assets.api.routes import router
 from intel_assets.api.schemas import ErrorBody
 from intel_assets.api.security import ApiKeyGuard, require_api_key
-from intel_assets.api.store import GameDirectory, IntelStore, Unavailable, UnknownGame
+from intel_assets.api.tiered_store import GameDirectory, IntelStore, Unavailable, UnknownGame
 from intel_assets.catalog import load_catalog
-from intel_assets.metrics import build_registry
+from intel_assets.prometheus import build_registry
 from intel_assets.resources.hot_tier import RedisHotTier
 from intel_assets.resources.warehouse import PostgresWarehouse
 

@@ -36,7 +36,8 @@ class ApiConfig:
         postgres_pool_size: Warehouse connections the process keeps at most.
         postgres_timeout_seconds: Longest wait for a pooled warehouse connection.
         games_refresh_seconds: How long the list of known games is reused before it is read
-            again (a request for an unknown game re-reads it sooner, see `store.GameDirectory`).
+            again (a request for an unknown game re-reads it sooner, see
+            `tiered_store.GameDirectory`).
     """
 
     postgres_url: str = field(repr=False)

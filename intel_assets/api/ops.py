@@ -11,7 +11,7 @@ second (`HealthMonitor`), so a crowd of monitors costs one look and opens no con
 `/health/detail` is `intel-assets health --json` (`intel_assets.health`): every finding with
 its detail; it needs a client key like the data routes when the server sets any.
 
-`/metrics` is the Prometheus text of `intel-assets metrics` (`intel_assets.metrics`), read from
+`/metrics` is the Prometheus text of `intel-assets metrics` (`intel_assets.prometheus`), read from
 Redis and Postgres at scrape time.
 """
 
@@ -25,9 +25,9 @@ from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry
 
 from intel_assets.api.config import ApiConfig
 from intel_assets.api.schemas import Health, HealthSummary
-from intel_assets.api.store import IntelStore
+from intel_assets.api.tiered_store import IntelStore
 from intel_assets.health import HealthReport, report_health
-from intel_assets.metrics import metrics_text
+from intel_assets.prometheus import metrics_text
 
 health_router = APIRouter()
 detail_router = APIRouter()

@@ -48,7 +48,7 @@ from intel_assets.api.schemas import (
     TwitchStatsHistory,
     TwitchStatsPeriod,
 )
-from intel_assets.api.store import IntelStore
+from intel_assets.api.tiered_store import IntelStore
 
 HOURLY_MAX_DAYS = 31
 DAILY_MAX_DAYS = 366

@@ -12,7 +12,7 @@ from typing import Any
 
 from intel_assets.analyzers.decay import current_confidence
 from intel_assets.api.schemas import Analysis, TopStream, TopVideo, TwitchSummary, YouTubeSummary
-from intel_assets.api.store import Snapshot, StoredAnalysis
+from intel_assets.api.tiered_store import Snapshot, StoredAnalysis
 
 TOP_COUNT = 10
 """Videos or streams listed in a summary."""

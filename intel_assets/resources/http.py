@@ -13,7 +13,7 @@ One call of an API method runs as follows:
 4. the outcome goes to the breaker: a call whose attempts all failed on 5xx, timeouts or broken
    answers counts as ONE failed call; any answer from the API resets the failures.
 
-Every attempt's status class and latency go to Redis (`intel_assets.observability`). Nothing
+Every attempt's status class and latency go to Redis (`intel_assets.counters`). Nothing
 here logs or raises request headers, bodies or URLs with query strings, and the clients send
 keys in headers, so no secret can reach a log line or an error.
 """
@@ -37,7 +37,7 @@ import tenacity
 from pydantic import PrivateAttr
 from tenacity.stop import stop_base
 
-from intel_assets.observability import record_api_attempt, status_class
+from intel_assets.counters import record_api_attempt, status_class
 from intel_assets.resources.breaker import BreakerStatus, CircuitBreaker
 from intel_assets.resources.errors import (
     ApiError,

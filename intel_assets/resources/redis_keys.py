@@ -15,7 +15,7 @@ so the quota ledger and the breaker, which worker processes load on their own, c
     intel:quota:{platform}:{bucket}:{day}[:closed] and the stream intel:quota:log
     intel:breaker:{api}, intel:twitch:token:{digest}, intel:twitch:ratelimit
     intel:seeding                            dev's history seeding in progress
-    intel:metrics:...                        Prometheus counters (`intel_assets.observability`)
+    intel:metrics:...                        Prometheus counters (`intel_assets.counters`)
 """
 
 from datetime import datetime
@@ -123,7 +123,7 @@ SEEDING_KEY = "intel:seeding"
 SEEDING_TTL_SECONDS = 120
 """The seeding flag expires unless its process renews it, so a killed seeding stops counting."""
 
-# Prometheus counters (see `intel_assets.observability` for their fields).
+# Prometheus counters (see `intel_assets.counters` for their fields).
 
 METRICS_PREFIX = "intel:metrics"
 CALLS_KEY = f"{METRICS_PREFIX}:api:calls"

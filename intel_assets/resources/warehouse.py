@@ -30,7 +30,7 @@ from psycopg.types.json import JsonbBinaryDumper
 from psycopg_pool import ConnectionPool
 from pydantic import PrivateAttr
 
-from intel_assets.observability import record_rows_written
+from intel_assets.counters import record_rows_written
 from intel_assets.resources.hot_tier import RedisHotTier
 
 
@@ -178,7 +178,7 @@ class PostgresWarehouse(dg.ConfigurableResource):
         max_pool_size: Connections the pool opens at most in one process.
         connect_timeout_seconds: How long a new connection may take before it fails.
         metrics: The Redis server committed writes are counted in (rows per table, exposed to
-            Prometheus by `intel_assets.metrics`); None counts nothing.
+            Prometheus by `intel_assets.prometheus`); None counts nothing.
         application_name: What `pg_stat_activity` shows for this pool's connections, so an
             operator can tell the API's from the runs' (a URL's own setting wins).
     """

@@ -27,9 +27,9 @@ from fastapi import FastAPI
 
 from intel_assets import services
 from intel_assets.api import ApiConfig, create_app
+from intel_assets.dev.api_serving import fill_through_pipeline
 from intel_assets.resources.warehouse import PostgresWarehouse
 from intel_assets.settings import Settings
-from intel_assets_tests.api.serving import fill_through_pipeline
 from intel_assets_tests.clock import utc_midnight
 from intel_assets_tests.conftest import create_test_database, drop_test_database, free_port
 

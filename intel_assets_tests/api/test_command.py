@@ -4,8 +4,8 @@ from pathlib import Path
 
 import httpx
 
+from intel_assets.dev.api_serving import running_api
 from intel_assets_tests.api.conftest import Seeded
-from intel_assets_tests.api.serving import running_api
 
 KEY = "a-command-test-key"
 

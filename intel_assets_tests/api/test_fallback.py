@@ -9,7 +9,7 @@ import pytest
 
 from intel_assets import services
 from intel_assets.analyzers.registry import ANALYZERS
-from intel_assets.api.store import HotTierGate
+from intel_assets.api.tiered_store import HotTierGate
 from intel_assets.resources.hot_tier import RedisHotTier
 from intel_assets.resources.warehouse import PostgresWarehouse
 from intel_assets_tests.api.conftest import REDIS_RETRY_SECONDS, Seeded

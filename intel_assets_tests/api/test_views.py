@@ -5,7 +5,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from intel_assets.analyzers.decay import AnalysisResult
-from intel_assets.api.store import Snapshot, StoredAnalysis, UnknownGame
+from intel_assets.api.tiered_store import Snapshot, StoredAnalysis, UnknownGame
 from intel_assets.api.views import analysis_view, twitch_summary, youtube_summary
 
 AT = datetime(2026, 3, 4, 12, tzinfo=UTC)

@@ -10,7 +10,7 @@ import pytest
 import redis
 
 from intel_assets import services
-from intel_assets.defs.collection.store import search_calls_today
+from intel_assets.defs.collection.state import search_calls_today
 from intel_assets.resources.errors import QuotaExhaustedError, QuotaUnavailableError
 from intel_assets.resources.quota import (
     BucketSpec,

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from intel_assets.observability import read_api_metrics
+from intel_assets.counters import read_api_metrics
 from intel_assets.resources.errors import (
     ApiUnavailableError,
     CircuitOpenError,

@@ -1,6 +1,6 @@
 """The checks of the hourly and daily tables, recomputed from the rows they come from.
 
-Every check reads the stored tables (see `intel_assets.defs.checking`) over the run's time
+Every check reads the stored tables (see `intel_assets.defs.check_helpers`) over the run's time
 window: one hour, the range of a single-run backfill, or one day; run alone, the asset's latest
 materialized partition. All are blocking: a table that disagrees with its sources must not feed
 anything downstream in the same run.
@@ -43,7 +43,7 @@ from intel_assets.defs.aggregation.performance import (
     premiere_performance,
     regional_performance,
 )
-from intel_assets.defs.checking import (
+from intel_assets.defs.check_helpers import (
     check_result,
     is_selected,
     not_evaluated,

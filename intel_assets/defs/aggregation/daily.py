@@ -23,6 +23,7 @@ What the columns mean and where each comes from:
 import time
 from collections.abc import Mapping
 from datetime import date, timedelta
+from typing import Any
 
 import dagster as dg
 import pandas as pd
@@ -110,6 +111,48 @@ def _hour_of(hours: pd.DataFrame, column: str, *, highest: bool) -> int | None:
     return int(pd.Timestamp(ordered["hour_start"].iloc[0]).tz_convert("UTC").hour)
 
 
+def _daily_row(
+    game: str,
+    hourly: pd.DataFrame,
+    day: DaySnapshots,
+    before: Mapping[str, float],
+) -> dict[str, Any]:
+    """One game's `intel_daily_metrics` row of the day (`before`: its previous day's row)."""
+    hours = hourly[hourly["category_key"] == game]
+    with_videos = hours[hours["video_count"] > 0]
+    inputs = day.inputs(game)
+    latest = latest_per_video(inputs.videos)
+    views = numeric(latest["view_count"]) if not latest.empty else pd.Series(dtype=float)
+    engagement = engagement_rate(latest) if not latest.empty else pd.Series(dtype=float)
+    formats = format_analysis.analyze(inputs)
+    languages = regional_analysis.analyze(inputs)
+    avg_views = float(views.mean()) if views.notna().any() else 0.0
+    avg_engagement = float(engagement.mean()) if engagement.notna().any() else 0.0
+    viral = hours["viral_count"].astype(float)
+    avg_viral = float(viral.mean()) if len(viral) else 0.0
+    return {
+        "category_key": game,
+        "date": day.day,
+        "total_videos_seen": int(latest["video_id"].nunique()) if len(latest) else 0,
+        "peak_viral_count": int(viral.max()) if len(viral) else 0,
+        "avg_viral_count": avg_viral,
+        "views_trend": _percent_change(avg_views, before.get("avg_views")),
+        "viral_trend": _percent_change(avg_viral, before.get("avg_viral_count")),
+        "engagement_trend": _percent_change(avg_engagement, before.get("avg_engagement")),
+        "best_hour_utc": _hour_of(with_videos, "avg_views", highest=True),
+        "worst_hour_utc": _hour_of(with_videos, "avg_views", highest=False),
+        "peak_views_hour_utc": _hour_of(with_videos, "total_views", highest=True),
+        "shorts_performance_ratio": formats.shorts_performance_ratio or 1.0,
+        "optimal_duration_range": formats.optimal_duration_range,
+        "dominant_language": languages.dominant_language,
+        "language_diversity_score": languages.language_diversity_score,
+        "avg_views": avg_views,
+        "avg_engagement": avg_engagement,
+        "total_views": int(views.sum()) if views.notna().any() else 0,
+        "hours_covered": len(hours),
+    }
+
+
 def compute_daily_rollup(
     hourly: pd.DataFrame,
     day: DaySnapshots,
@@ -127,44 +170,7 @@ def compute_daily_rollup(
         One row per game with hourly rows or snapshots that day, with `DAILY_COLUMNS`.
     """
     games = sorted(set(hourly["category_key"].astype(str)) | set(day.games))
-    rows = []
-    for game in games:
-        hours = hourly[hourly["category_key"] == game]
-        with_videos = hours[hours["video_count"] > 0]
-        inputs = day.inputs(game)
-        latest = latest_per_video(inputs.videos)
-        views = numeric(latest["view_count"]) if not latest.empty else pd.Series(dtype=float)
-        engagement = engagement_rate(latest) if not latest.empty else pd.Series(dtype=float)
-        formats = format_analysis.analyze(inputs)
-        languages = regional_analysis.analyze(inputs)
-        avg_views = float(views.mean()) if views.notna().any() else 0.0
-        avg_engagement = float(engagement.mean()) if engagement.notna().any() else 0.0
-        viral = hours["viral_count"].astype(float)
-        avg_viral = float(viral.mean()) if len(viral) else 0.0
-        before = previous.get(game, {})
-        rows.append(
-            {
-                "category_key": game,
-                "date": day.day,
-                "total_videos_seen": int(latest["video_id"].nunique()) if len(latest) else 0,
-                "peak_viral_count": int(viral.max()) if len(viral) else 0,
-                "avg_viral_count": avg_viral,
-                "views_trend": _percent_change(avg_views, before.get("avg_views")),
-                "viral_trend": _percent_change(avg_viral, before.get("avg_viral_count")),
-                "engagement_trend": _percent_change(avg_engagement, before.get("avg_engagement")),
-                "best_hour_utc": _hour_of(with_videos, "avg_views", highest=True),
-                "worst_hour_utc": _hour_of(with_videos, "avg_views", highest=False),
-                "peak_views_hour_utc": _hour_of(with_videos, "total_views", highest=True),
-                "shorts_performance_ratio": formats.shorts_performance_ratio or 1.0,
-                "optimal_duration_range": formats.optimal_duration_range,
-                "dominant_language": languages.dominant_language,
-                "language_diversity_score": languages.language_diversity_score,
-                "avg_views": avg_views,
-                "avg_engagement": avg_engagement,
-                "total_views": int(views.sum()) if views.notna().any() else 0,
-                "hours_covered": len(hours),
-            }
-        )
+    rows = [_daily_row(game, hourly, day, previous.get(game, {})) for game in games]
     frame = pd.DataFrame(rows, columns=list(DAILY_COLUMNS))
     for column in ("best_hour_utc", "worst_hour_utc", "peak_views_hour_utc"):
         # Whole hours or None (object dtype: a float column would turn 5 into 5.0).

@@ -38,7 +38,12 @@ from intel_assets.catalog import effective_catalog
 from intel_assets.contracts.tables import STAT_COLUMNS
 from intel_assets.defs.aggregation.channel_growth import channel_growth
 from intel_assets.defs.aggregation.twitch_stats import twitch_game_stats, twitch_game_stats_monthly
-from intel_assets.defs.checking import check_result, is_selected, not_evaluated, run_time_window
+from intel_assets.defs.check_helpers import (
+    check_result,
+    is_selected,
+    not_evaluated,
+    run_time_window,
+)
 from intel_assets.partitions import daily_partitions, monthly_partitions
 from intel_assets.resources.warehouse import PostgresWarehouse
 

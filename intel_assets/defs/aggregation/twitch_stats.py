@@ -220,6 +220,74 @@ def _twitch_interval(policy: CollectionPolicy) -> timedelta:
     return timedelta(minutes=policy.twitch_interval_minutes)
 
 
+def _days_in(window: dg.TimeWindow) -> int:
+    """The UTC days a run's window covers (a started day counts)."""
+    count, day = 0, window.start.date()
+    while day_start(day) < window.end:
+        count += 1
+        day += timedelta(days=1)
+    return count
+
+
+def _window_stats(
+    warehouse: PostgresWarehouse, window: dg.TimeWindow, games: list[str], interval: timedelta
+) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """Every day of the window's statistics (`compute_day_stats`), a day at a time.
+
+    Returns:
+        The daily rows, the hourly rows and the top streamers of every day, concatenated.
+    """
+    days: list[pd.DataFrame] = []
+    hours: list[pd.DataFrame] = []
+    tops: list[pd.DataFrame] = []
+    day = window.start.date()
+    while day_start(day) < window.end:
+        daily, hourly, top = compute_day_stats(warehouse, day, games, interval)
+        days.append(daily)
+        hours.append(hourly)
+        tops.append(top)
+        day += timedelta(days=1)
+    return (
+        pd.concat(days, ignore_index=True),
+        pd.concat(hours, ignore_index=True),
+        pd.concat(tops, ignore_index=True),
+    )
+
+
+def _window_writes(
+    window: dg.TimeWindow,
+    daily_rows: pd.DataFrame,
+    hourly_rows: pd.DataFrame,
+    top_rows: pd.DataFrame,
+) -> list[TableWrite]:
+    """The window's rows of the three Twitch statistics tables, each replacing the window's.
+
+    `twitch_game_stats`, `twitch_game_stats_hourly` and `twitch_game_top_streamers`, written in
+    one transaction by `replace_many`.
+    """
+    first, end = window.start.date(), window.end.date()
+    return [
+        TableWrite(
+            "twitch_game_stats",
+            DAILY_STATS_COLUMNS,
+            frame_rows(daily_rows, DAILY_STATS_COLUMNS),
+            RowScope(time_column="day", start=first, end=end),
+        ),
+        TableWrite(
+            "twitch_game_stats_hourly",
+            HOURLY_STATS_COLUMNS,
+            frame_rows(hourly_rows, HOURLY_STATS_COLUMNS),
+            RowScope(time_column="hour_start", start=window.start, end=window.end),
+        ),
+        TableWrite(
+            "twitch_game_top_streamers",
+            TOP_STREAMER_COLUMNS,
+            frame_rows(top_rows, TOP_STREAMER_COLUMNS),
+            RowScope(time_column="day", start=first, end=end),
+        ),
+    ]
+
+
 @dg.asset(
     partitions_def=daily_partitions,
     deps=[dg.AssetDep("twitch_streams", partition_mapping=dg.AllPartitionMapping())],
@@ -247,43 +315,9 @@ def twitch_game_stats(
     catalog = effective_catalog(warehouse)
     games = list(catalog.keys)
     started = time.monotonic()
-    days: list[pd.DataFrame] = []
-    hours: list[pd.DataFrame] = []
-    tops: list[pd.DataFrame] = []
-    day = window.start.date()
-    while day_start(day) < window.end:
-        daily, hourly, top = compute_day_stats(warehouse, day, games, interval)
-        days.append(daily)
-        hours.append(hourly)
-        tops.append(top)
-        day += timedelta(days=1)
-    daily_rows = pd.concat(days, ignore_index=True)
-    hourly_rows = pd.concat(hours, ignore_index=True)
-    top_rows = pd.concat(tops, ignore_index=True)
+    daily_rows, hourly_rows, top_rows = _window_stats(warehouse, window, games, interval)
     computed = time.monotonic()
-    first, end = window.start.date(), window.end.date()
-    written = warehouse.replace_many(
-        [
-            TableWrite(
-                "twitch_game_stats",
-                DAILY_STATS_COLUMNS,
-                frame_rows(daily_rows, DAILY_STATS_COLUMNS),
-                RowScope(time_column="day", start=first, end=end),
-            ),
-            TableWrite(
-                "twitch_game_stats_hourly",
-                HOURLY_STATS_COLUMNS,
-                frame_rows(hourly_rows, HOURLY_STATS_COLUMNS),
-                RowScope(time_column="hour_start", start=window.start, end=window.end),
-            ),
-            TableWrite(
-                "twitch_game_top_streamers",
-                TOP_STREAMER_COLUMNS,
-                frame_rows(top_rows, TOP_STREAMER_COLUMNS),
-                RowScope(time_column="day", start=first, end=end),
-            ),
-        ]
-    )
+    written = warehouse.replace_many(_window_writes(window, daily_rows, hourly_rows, top_rows))
     untracked = sorted(set(daily_rows["game_key"]) - set(games))
     if untracked:
         context.log.warning(
@@ -295,7 +329,7 @@ def twitch_game_stats(
             "dagster/row_count": dg.MetadataValue.int(written[0]),
             "hourly_rows_written": dg.MetadataValue.int(written[1]),
             "top_streamer_rows_written": dg.MetadataValue.int(written[2]),
-            "days": dg.MetadataValue.int(len(days)),
+            "days": dg.MetadataValue.int(_days_in(window)),
             "games": dg.MetadataValue.int(int(daily_rows["game_key"].nunique())),
             "game_days_without_snapshots": dg.MetadataValue.int(len(daily_rows) - len(with_data)),
             "games_not_in_catalog": dg.MetadataValue.int(len(untracked)),

@@ -8,8 +8,8 @@ materializes any selection of them, and the analyzers selected for one game shar
 the game's snapshots (each snapshot table read once, not once per analyzer).
 
 A run, for one game:
-1. reads the snapshots the selected analyzers need over the lookback window (`store.py`) and
-   the game's collection state;
+1. reads the snapshots the selected analyzers need over the lookback window and the game's
+   collection state (`inputs_and_results.py`);
 2. runs each analyzer on the frames it needs (`registry.run`), marked stale when a collection
    feeding it failed last; its `as_of` is the newest snapshot among those frames;
 3. drops results failing the blocking confidence check, writes the others' history rows in one
@@ -23,7 +23,7 @@ materialized, and the run then fails naming it.
 
 import time
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 import dagster as dg
@@ -33,13 +33,14 @@ from intel_assets.analyzers.base import AnalyzerInputs, Source
 from intel_assets.analyzers.decay import AnalysisResult
 from intel_assets.analyzers.registry import ANALYZERS, AnalyzerSpec, run_spec
 from intel_assets.contracts.tables import SNAPSHOT_FRAME_COLUMNS
+from intel_assets.counters import record_analyzer_outcomes
 from intel_assets.defs.analysis.checks import (
     check_specs,
     confidence_in_range,
     has_a_sample,
     tiers_agree,
 )
-from intel_assets.defs.analysis.store import (
+from intel_assets.defs.analysis.inputs_and_results import (
     CollectionSource,
     Freshness,
     StoredResult,
@@ -50,7 +51,6 @@ from intel_assets.defs.analysis.store import (
     write_hot_tier,
 )
 from intel_assets.defs.collection.assets import twitch_streams, youtube_videos
-from intel_assets.observability import record_analyzer_outcomes
 from intel_assets.partitions import games_partitions
 from intel_assets.resources.hot_tier import RedisHotTier
 from intel_assets.resources.redis_keys import analysis_key
@@ -238,14 +238,30 @@ def _preview(result: AnalysisResult, hot_tier_error: str | None) -> dg.MetadataV
     return dg.MetadataValue.md("\n".join(lines))
 
 
-def analyse_game(
+@dataclass
+class _Run:
+    """What running the analyzers on one game gave, before anything is stored.
+
+    Attributes:
+        outcomes: The results that passed their blocking check, to be written.
+        rejected: The failed blocking checks of results that are not written.
+        errors: Analyzer name to the error it raised.
+        counted: Analyzer name to its outcome (fresh, stale, rejected, failed) for Prometheus.
+    """
+
+    outcomes: list[_Outcome] = field(default_factory=list)
+    rejected: list[dg.AssetCheckResult] = field(default_factory=list)
+    errors: dict[str, str] = field(default_factory=dict)
+    counted: dict[str, str] = field(default_factory=dict)
+
+
+def _read_inputs(
     context: dg.AssetExecutionContext,
     analyzers: Sequence[AnalyzerSpec],
     lookback: timedelta,
     warehouse: PostgresWarehouse,
-    hot_tier: RedisHotTier,
-) -> Iterator[dg.MaterializeResult | dg.AssetCheckResult]:
-    """Run `analyzers` on one game (the partition) and store and report their results."""
+) -> tuple[dict[Source, pd.DataFrame], Freshness]:
+    """The game's snapshot frames every analyzer needs, and its collections' freshness."""
     started = time.perf_counter()
     game_key = context.partition_key
     needed: set[Source] = {source for spec in analyzers for source in spec.needs}
@@ -257,10 +273,18 @@ def analyse_game(
         + ", ".join(f"{len(frames[s])} {s} rows" for s in sources)
         + f" in {time.perf_counter() - started:.2f} s"
     )
+    return frames, freshness
 
-    outcomes: list[_Outcome] = []
-    errors: dict[str, str] = {}
-    counted: dict[str, str] = {}  # analyzer to outcome, for the Prometheus metrics
+
+def _run_analyzers(
+    context: dg.AssetExecutionContext,
+    analyzers: Sequence[AnalyzerSpec],
+    frames: Mapping[Source, pd.DataFrame],
+    freshness: Freshness,
+) -> _Run:
+    """Run each analyzer on the game's frames; one analyzer's failure costs only its result."""
+    game_key = context.partition_key
+    run = _Run()
     for spec in analyzers:
         analysis_started = time.perf_counter()
         try:
@@ -269,38 +293,72 @@ def analyse_game(
             result = run_spec(spec, inputs, stale=bool(stale_sources))
         except Exception as error:  # one analyzer's bug must not cost the others their results
             context.log.error(f"{spec.name} failed on {game_key}: {type(error).__name__}: {error}")
-            errors[spec.name] = f"{type(error).__name__}: {error}"
-            counted[spec.name] = "failed"
+            run.errors[spec.name] = f"{type(error).__name__}: {error}"
+            run.counted[spec.name] = "failed"
             continue
         verdict = confidence_in_range(result)
         if not verdict.passed:
             context.log.error(f"{spec.name} on {game_key}: {verdict.description}; not written")
-            counted[spec.name] = "rejected"
-            yield verdict
+            run.counted[spec.name] = "rejected"
+            run.rejected.append(verdict)
             continue
-        counted[spec.name] = "stale" if stale_sources else "fresh"
+        run.counted[spec.name] = "stale" if stale_sources else "fresh"
         rows = sum(len(frames[source]) for source in spec.needs)
         seconds = time.perf_counter() - analysis_started
-        outcomes.append(_Outcome(result, rows, list(stale_sources), seconds))
+        run.outcomes.append(_Outcome(result, rows, list(stale_sources), seconds))
         if stale_sources:
             context.log.warning(
                 f"{spec.name} on {game_key} is stale: "
                 + "; ".join(freshness.describe(s) for s in stale_sources)
             )
+    return run
 
-    results = [o.result for o in outcomes]
+
+def _store_results(
+    context: dg.AssetExecutionContext,
+    run: _Run,
+    ttls: Mapping[str, int],
+    warehouse: PostgresWarehouse,
+    hot_tier: RedisHotTier,
+) -> tuple[str | None, dict[str, StoredResult], str | None]:
+    """Write the results to both tiers, count the outcomes in Redis, and read both tiers back.
+
+    Returns:
+        The hot tier's write error (None when written), what each tier holds now per analyzer,
+        and the error of reading it back (None when read).
+    """
+    results = [o.result for o in run.outcomes]
     write_history(warehouse, results)
-    record_analyzer_outcomes(hot_tier.client(), counted)
-    ttls = {spec.name: spec.ttl_seconds for spec in analyzers}
+    record_analyzer_outcomes(hot_tier.client(), run.counted)
     hot_tier_error = write_hot_tier(hot_tier, results, ttls)
     if hot_tier_error is not None:
         context.log.warning(
-            f"hot tier not written for {game_key} ({hot_tier_error}); "
+            f"hot tier not written for {context.partition_key} ({hot_tier_error}); "
             "the history rows hold the results"
         )
     stored, read_error = read_back(warehouse, hot_tier, results)
+    return hot_tier_error, stored, read_error
 
-    for outcome in outcomes:
+
+def analyse_game(
+    context: dg.AssetExecutionContext,
+    analyzers: Sequence[AnalyzerSpec],
+    lookback: timedelta,
+    warehouse: PostgresWarehouse,
+    hot_tier: RedisHotTier,
+) -> Iterator[dg.MaterializeResult | dg.AssetCheckResult]:
+    """Run `analyzers` on one game (the partition) and store and report their results.
+
+    Writes each result that passes its blocking check to `intel_analysis_results` and to the
+    hot tier (`intel:<analyzer>:precomputed:<game>`), and counts every outcome in Redis.
+    """
+    game_key = context.partition_key
+    frames, freshness = _read_inputs(context, analyzers, lookback, warehouse)
+    run = _run_analyzers(context, analyzers, frames, freshness)
+    yield from run.rejected
+    ttls = {spec.name: spec.ttl_seconds for spec in analyzers}
+    hot_tier_error, stored, read_error = _store_results(context, run, ttls, warehouse, hot_tier)
+    for outcome in run.outcomes:
         result = outcome.result
         yield dg.MaterializeResult(
             asset_key=intel_asset_key(result.analyzer),
@@ -315,10 +373,11 @@ def analyse_game(
                 ),
             ],
         )
-    if errors:
+    if run.errors:
         raise dg.Failure(
-            description=f"{len(errors)} analyzer(s) failed on {game_key}: {', '.join(errors)}",
-            metadata={name: dg.MetadataValue.text(text) for name, text in errors.items()},
+            description=f"{len(run.errors)} analyzer(s) failed on {game_key}: "
+            + ", ".join(run.errors),
+            metadata={name: dg.MetadataValue.text(text) for name, text in run.errors.items()},
         )
 
 

@@ -16,7 +16,7 @@ import math
 import dagster as dg
 
 from intel_assets.analyzers.decay import AnalysisResult
-from intel_assets.defs.analysis.store import StoredResult, tiers_disagree
+from intel_assets.defs.analysis.inputs_and_results import StoredResult, tiers_disagree
 from intel_assets.partitions import games_partitions
 
 CONFIDENCE_IN_RANGE = "confidence_in_range"

@@ -26,7 +26,12 @@ from psycopg import sql
 from intel_assets.defs.archive.monthly import monthly_archive, schema_fingerprint
 from intel_assets.defs.archive.retention import retention
 from intel_assets.defs.archive.tables import ARCHIVED_TABLES, ArchivedTable
-from intel_assets.defs.checking import check_result, is_selected, not_evaluated, run_time_window
+from intel_assets.defs.check_helpers import (
+    check_result,
+    is_selected,
+    not_evaluated,
+    run_time_window,
+)
 from intel_assets.partitions import monthly_partitions
 from intel_assets.resources.archive import ArchiveError, ArchiveStore
 from intel_assets.resources.warehouse import PostgresWarehouse

@@ -9,7 +9,7 @@ import dagster as dg
 import redis
 
 from intel_assets.catalog import effective_catalog
-from intel_assets.defs.collection.store import (
+from intel_assets.defs.collection.state import (
     BoundaryReport,
     boundary_report,
     collection_lock_name,
@@ -116,6 +116,19 @@ def youtube_videos(
         yield _collect_videos(context, config, youtube, warehouse, hot_tier, collection_policy)
 
 
+def _youtube_settings(
+    config: YouTubeCollectionConfig, policy: CollectionPolicy
+) -> YouTubeCollectionSettings:
+    """How this run collects: the deployment's policy and the search calls the sensor granted."""
+    return YouTubeCollectionSettings(
+        regions=tuple(policy.regions),
+        window_minutes=policy.window_minutes,
+        tracked_days=policy.tracked_days,
+        search_calls=config.search_calls,
+        uploads_playlists=policy.uploads_playlists,
+    )
+
+
 def _collect_videos(
     context: dg.AssetExecutionContext,
     config: YouTubeCollectionConfig,
@@ -124,17 +137,16 @@ def _collect_videos(
     hot_tier: RedisHotTier,
     collection_policy: CollectionPolicy,
 ) -> dg.MaterializeResult:
-    """Collect, store and report one YouTube snapshot; any failure counts in the game's state."""
+    """Collect, store and report one YouTube snapshot; any failure counts in the game's state.
+
+    Writes `video_snapshots`, `channel_snapshots` and the game's collection state in one
+    transaction, then the hot tier's `youtube:games:{game}`; on failure, the failure in the
+    game's state, and the shared caches the snapshot came from are forgotten.
+    """
     started = time.perf_counter()
     game_key = context.partition_key
     this_collection = collection_id(context)
-    settings = YouTubeCollectionSettings(
-        regions=tuple(collection_policy.regions),
-        window_minutes=collection_policy.window_minutes,
-        tracked_days=collection_policy.tracked_days,
-        search_calls=config.search_calls,
-        uploads_playlists=collection_policy.uploads_playlists,
-    )
+    settings = _youtube_settings(config, collection_policy)
     outcome: CollectionOutcome | None = None
     try:
         catalog = effective_catalog(warehouse)

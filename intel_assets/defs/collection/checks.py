@@ -1,9 +1,9 @@
 """The checks of the collection assets, read from the stored snapshots.
 
-Each collection asset has one multi-check step (see `intel_assets.defs.checking`) that reads the
-game's latest snapshot (the collection `intel_collection_state` points at, written in the same
-transaction as the rows) from Postgres. In the collection's own run it checks that game; run
-alone it checks every game's latest snapshot.
+Each collection asset has one multi-check step (see `intel_assets.defs.check_helpers`) that
+reads the game's latest snapshot (the collection `intel_collection_state` points at, written in
+the same transaction as the rows) from Postgres. In the collection's own run it checks that
+game; run alone it checks every game's latest snapshot.
 
 `youtube_videos`:
 - `youtube_videos_has_unique_video_ids` (blocking): no video appears twice in one collection.
@@ -32,14 +32,15 @@ behind, and a jump in the fields repaired or items rejected at the model boundar
 Blocking checks stop the analysis that follows a collection in the same run.
 """
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from typing import Any
 
 import dagster as dg
 import pandas as pd
 from psycopg import sql
 
 from intel_assets.catalog import CatalogError, effective_catalog
-from intel_assets.defs.checking import check_result, is_selected, run_partition_key
+from intel_assets.defs.check_helpers import check_result, is_selected, run_partition_key
 from intel_assets.defs.collection.assets import CollectionPolicy, twitch_streams, youtube_videos
 from intel_assets.defs.collection.health_checks import (
     hot_tier_result,
@@ -47,7 +48,7 @@ from intel_assets.defs.collection.health_checks import (
     repairs_result,
     repairs_spec,
 )
-from intel_assets.defs.collection.store import load_states
+from intel_assets.defs.collection.state import load_states
 from intel_assets.resources.hot_tier import RedisHotTier
 from intel_assets.resources.warehouse import PostgresWarehouse
 from intel_assets.resources.youtube import YouTubeResource
@@ -232,6 +233,41 @@ def matched_shares(warehouse: PostgresWarehouse, videos: pd.DataFrame) -> dict[s
     return shares
 
 
+def _match_the_game(
+    warehouse: PostgresWarehouse, videos: pd.DataFrame, scope: Mapping[str, Any]
+) -> dg.AssetCheckResult:
+    """MATCH_THE_GAME: each snapshot's share of videos that its game's rules match."""
+    shares = matched_shares(warehouse, videos)
+    problems = [
+        f"{key}: only {share:.0%} of the snapshot's videos match the game's rules"
+        for key, share in shares.items()
+        if share < MIN_MATCHED_SHARE
+    ]
+    metadata: dict[str, dg.RawMetadataValue] = {
+        **scope,
+        **{f"matched_share_{k}": dg.MetadataValue.float(round(v, 4)) for k, v in shares.items()},
+    }
+    if len(shares) == 1:
+        metadata["matched_share"] = dg.MetadataValue.float(round(next(iter(shares.values())), 4))
+    return check_result(MATCH_THE_GAME, problems, metadata, severity=dg.AssetCheckSeverity.WARN)
+
+
+def _quota_under_target(youtube: YouTubeResource, target: float) -> dg.AssetCheckResult:
+    """QUOTA_UNDER_TARGET: every YouTube bucket's spend today against the target share."""
+    buckets = youtube.quota_status()
+    problems = [
+        f"bucket {name} has spent {b.share_used:.1%} of its limit ({b.used} of {b.limit} "
+        f"units), over the target {target:.0%}"
+        for name, b in sorted(buckets.items())
+        if b.share_used > target
+    ]
+    metadata: dict[str, dg.RawMetadataValue] = {"target_share": dg.MetadataValue.float(target)}
+    for name, b in sorted(buckets.items()):
+        metadata[f"share_used_{name}"] = dg.MetadataValue.float(round(b.share_used, 6))
+        metadata[f"units_used_{name}"] = dg.MetadataValue.int(b.used)
+    return check_result(QUOTA_UNDER_TARGET, problems, metadata, severity=dg.AssetCheckSeverity.WARN)
+
+
 @dg.multi_asset_check(specs=list(YOUTUBE_CHECKS), can_subset=True, name="youtube_videos_checks")
 def youtube_videos_checks(
     context: dg.AssetCheckExecutionContext,
@@ -277,35 +313,9 @@ def youtube_videos_checks(
         )
         yield check_result(REQUIRED_VIDEO_FIELDS, problems, scope)
     if is_selected(context, MATCH_THE_GAME):
-        shares = matched_shares(warehouse, videos)
-        problems = [
-            f"{key}: only {share:.0%} of the snapshot's videos match the game's rules"
-            for key, share in shares.items()
-            if share < MIN_MATCHED_SHARE
-        ]
-        metadata = {**scope, **{f"matched_share_{k}": dg.MetadataValue.float(round(v, 4))
-                                for k, v in shares.items()}}  # fmt: skip
-        if len(shares) == 1:
-            metadata["matched_share"] = dg.MetadataValue.float(
-                round(next(iter(shares.values())), 4)
-            )
-        yield check_result(MATCH_THE_GAME, problems, metadata, severity=dg.AssetCheckSeverity.WARN)
+        yield _match_the_game(warehouse, videos, scope)
     if is_selected(context, QUOTA_UNDER_TARGET):
-        target = collection_policy.target_share
-        buckets = youtube.quota_status()
-        problems = [
-            f"bucket {name} has spent {b.share_used:.1%} of its limit ({b.used} of {b.limit} "
-            f"units), over the target {target:.0%}"
-            for name, b in sorted(buckets.items())
-            if b.share_used > target
-        ]
-        metadata: dict[str, dg.RawMetadataValue] = {"target_share": dg.MetadataValue.float(target)}
-        for name, b in sorted(buckets.items()):
-            metadata[f"share_used_{name}"] = dg.MetadataValue.float(round(b.share_used, 6))
-            metadata[f"units_used_{name}"] = dg.MetadataValue.int(b.used)
-        yield check_result(
-            QUOTA_UNDER_TARGET, problems, metadata, severity=dg.AssetCheckSeverity.WARN
-        )
+        yield _quota_under_target(youtube, collection_policy.target_share)
     if is_selected(context, YOUTUBE_HOT_TIER):
         yield hot_tier_result(YOUTUBE_HOT_TIER, warehouse, hot_tier, "youtube", game)
     if is_selected(context, YOUTUBE_REPAIRS):

@@ -14,9 +14,9 @@ from collections.abc import Sequence
 import dagster as dg
 import redis
 
-from intel_assets.defs.checking import check_result
+from intel_assets.defs.check_helpers import check_result
 from intel_assets.defs.collection.hot_tier import Source, hot_tier_behind, rewrite_hot_tier
-from intel_assets.defs.collection.store import load_states
+from intel_assets.defs.collection.state import load_states
 from intel_assets.resources.hot_tier import RedisHotTier
 from intel_assets.resources.warehouse import PostgresWarehouse
 

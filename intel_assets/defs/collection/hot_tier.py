@@ -14,7 +14,7 @@ import pandas as pd
 from psycopg import sql
 
 from intel_assets.contracts.tables import STREAM_COLUMNS, VIDEO_COLUMNS
-from intel_assets.defs.collection.store import CollectionState, load_states
+from intel_assets.defs.collection.state import CollectionState, load_states
 from intel_assets.defs.collection.twitch import StreamOutcome, hot_tier_streams
 from intel_assets.defs.collection.youtube import CollectionOutcome, hot_tier_snapshot
 from intel_assets.resources.hot_tier import RedisHotTier

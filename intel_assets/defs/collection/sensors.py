@@ -29,12 +29,13 @@ from intel_assets.defs.collection.planning import (
     Plan,
     plan_youtube,
 )
-from intel_assets.defs.collection.store import (
+from intel_assets.defs.collection.state import (
     CollectionState,
     load_states,
     search_calls_today,
     window_start,
 )
+from intel_assets.dev.background_seeding import seeding_elsewhere
 from intel_assets.partitions import games_partitions
 from intel_assets.resources.hot_tier import RedisHotTier
 from intel_assets.resources.quota import pacific_day
@@ -42,7 +43,6 @@ from intel_assets.resources.redis_keys import chart_key, uploads_sweep_key
 from intel_assets.resources.twitch import TwitchResource
 from intel_assets.resources.warehouse import PostgresWarehouse
 from intel_assets.resources.youtube import YouTubeResource
-from intel_assets.seeding import seeding_elsewhere
 
 GAMES = "games"
 RUN_KEY_TAG = "dagster/run_key"

@@ -14,7 +14,7 @@ import pandas as pd
 
 from intel_assets.catalog import GameConfig
 from intel_assets.contracts.tables import STREAM_COLUMNS
-from intel_assets.defs.collection.store import CollectionState, content_hash, state_write
+from intel_assets.defs.collection.state import CollectionState, content_hash, state_write
 from intel_assets.resources.twitch import TwitchClient
 from intel_assets.resources.warehouse import RowScope, TableWrite, frame_rows
 

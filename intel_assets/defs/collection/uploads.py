@@ -28,7 +28,7 @@ Redis keys (with a TTL):
 
 import math
 from collections import Counter
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -36,7 +36,7 @@ from typing import Any
 import redis
 
 from intel_assets.catalog import Catalog
-from intel_assets.defs.collection.store import RecordCache, cached_or_fetched, shared_value
+from intel_assets.defs.collection.state import RecordCache, cached_or_fetched, shared_value
 from intel_assets.resources.errors import RequestRejectedError
 from intel_assets.resources.redis_keys import (
     CHANNEL_CACHE_TTL_SECONDS,
@@ -144,6 +144,85 @@ def _stats_of(video: Video) -> VideoStats:
     )
 
 
+def _recent_uploads(
+    client: YouTubeClient,
+    redis_client: redis.Redis,
+    chosen: Sequence[str],
+    looked: Mapping[str, float],
+    since: datetime,
+    tracked_ids: Collection[str],
+    log: Any,
+) -> tuple[list[str], int, int]:
+    """Ids of the chosen channels' uploads since each was last looked at, not yet tracked.
+
+    Returns:
+        The new uploads' ids (newest first per channel, each once), the playlists read and
+        the playlists that were not found (skipped with a warning).
+    """
+    known_channels = RecordCache(
+        redis_client, channel_prefix(), CHANNEL_CACHE_TTL_SECONDS
+    ).get_many(list(chosen), Channel)
+    recent: list[str] = []
+    read, unreadable = 0, 0
+    for channel_id in chosen:
+        last = looked.get(channel_id)
+        cutoff = since if last is None else max(since, datetime.fromtimestamp(last, since.tzinfo))
+        playlist = uploads_playlist_id(channel_id, known_channels.get(channel_id))
+        try:
+            page = client.playlist_items(playlist)
+        except RequestRejectedError as error:
+            if error.status != 404:
+                raise
+            unreadable += 1
+            log.warning(f"uploads playlist {playlist} of channel {channel_id} not found; skipped")
+            continue
+        read += 1
+        # Newest first: one page holds the last 50 uploads, more than a channel makes between
+        # two looks.
+        recent.extend(
+            item.video_id
+            for item in page.items
+            if item.video_published_at is not None
+            and item.video_published_at > cutoff
+            and item.video_id not in tracked_ids
+        )
+    return list(dict.fromkeys(recent)), read, unreadable
+
+
+def _file_discoveries(
+    redis_client: redis.Redis,
+    catalog: Catalog,
+    videos: Sequence[Video],
+    chosen: Sequence[str],
+    looked: Mapping[str, float],
+    now: datetime,
+    since: datetime,
+    tracked_days: float,
+) -> int:
+    """File each video under the games it matches and stamp the channels looked at; matches.
+
+    Writes Redis in one pipeline: each game's discovered uploads (`discovered_key`) and when
+    each chosen channel was looked at (`UPLOADS_LOOKED_KEY`, forgetting channels not looked at
+    within the tracked days), both kept for the tracked days.
+    """
+    horizon = max(math.ceil(tracked_days * 86_400), 1)
+    pipe = redis_client.pipeline(transaction=False)
+    matched = 0
+    for video in videos:
+        for game_key in catalog.games_of(video.title, video.tags, video.description):
+            key = discovered_key(game_key)
+            pipe.hset(key, video.video_id, video.model_dump_json())
+            pipe.expire(key, horizon)
+            matched += 1
+    pipe.hset(UPLOADS_LOOKED_KEY, mapping=dict.fromkeys(chosen, now.timestamp()))
+    stale = [c for c, at in looked.items() if at < since.timestamp()]
+    if stale:
+        pipe.hdel(UPLOADS_LOOKED_KEY, *stale)
+    pipe.expire(UPLOADS_LOOKED_KEY, horizon)
+    pipe.execute()
+    return matched
+
+
 def sweep_uploads(
     client: YouTubeClient,
     warehouse: PostgresWarehouse,
@@ -167,54 +246,16 @@ def sweep_uploads(
     chosen = choose_channels(weights, looked, now.timestamp(), playlists, tracked_days * 24)
     if not chosen:
         return SweepCounts()
-    known_channels = RecordCache(
-        redis_client, channel_prefix(), CHANNEL_CACHE_TTL_SECONDS
-    ).get_many(chosen, Channel)
-    recent: list[str] = []
-    read, unreadable = 0, 0
-    for channel_id in chosen:
-        last = looked.get(channel_id)
-        cutoff = since if last is None else max(since, datetime.fromtimestamp(last, now.tzinfo))
-        playlist = uploads_playlist_id(channel_id, known_channels.get(channel_id))
-        try:
-            page = client.playlist_items(playlist)
-        except RequestRejectedError as error:
-            if error.status != 404:
-                raise
-            unreadable += 1
-            log.warning(f"uploads playlist {playlist} of channel {channel_id} not found; skipped")
-            continue
-        read += 1
-        # Newest first: one page holds the last 50 uploads, more than a channel makes between
-        # two looks.
-        recent.extend(
-            item.video_id
-            for item in page.items
-            if item.video_published_at is not None
-            and item.video_published_at > cutoff
-            and item.video_id not in tracked_ids
-        )
-    recent = list(dict.fromkeys(recent))
+    recent, read, unreadable = _recent_uploads(
+        client, redis_client, chosen, looked, since, tracked_ids, log
+    )
     details, paid = cached_or_fetched(
         details_cache, recent, Video, client.videos_many, lambda v: v.video_id
     )
     stats_cache.put_many({vid: _stats_of(v) for vid, v in details.items()})
-    horizon = max(math.ceil(tracked_days * 86_400), 1)
-    pipe = redis_client.pipeline(transaction=False)
-    matched = 0
-    for video in details.values():
-        for game_key in catalog.games_of(video.title, video.tags, video.description):
-            key = discovered_key(game_key)
-            pipe.hset(key, video.video_id, video.model_dump_json())
-            pipe.expire(key, horizon)
-            matched += 1
-    stamp = now.timestamp()
-    pipe.hset(UPLOADS_LOOKED_KEY, mapping=dict.fromkeys(chosen, stamp))
-    stale = [c for c, at in looked.items() if at < since.timestamp()]
-    if stale:
-        pipe.hdel(UPLOADS_LOOKED_KEY, *stale)
-    pipe.expire(UPLOADS_LOOKED_KEY, horizon)
-    pipe.execute()
+    matched = _file_discoveries(
+        redis_client, catalog, list(details.values()), chosen, looked, now, since, tracked_days
+    )
     return SweepCounts(
         playlists=read,
         unreadable=unreadable,

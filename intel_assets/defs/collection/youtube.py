@@ -30,7 +30,7 @@ import pandas as pd
 from intel_assets.analyzers.regional import resolve_languages
 from intel_assets.catalog import GAMING_CATEGORY, Catalog, GameConfig
 from intel_assets.contracts.tables import CHANNEL_COLUMNS, VIDEO_COLUMNS
-from intel_assets.defs.collection.store import (
+from intel_assets.defs.collection.state import (
     CollectionState,
     RecordCache,
     cached_or_fetched,

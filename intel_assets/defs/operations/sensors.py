@@ -3,7 +3,7 @@
 Runs end in many processes on many machines (run workers, Celery workers, Kubernetes pods), but
 every run's end is an event in the instance's event log, and the daemon sees them all. Each tick
 reads the run-status events (success, failure, canceled) after the cursor in pages, looks up the
-runs' start and end times, and counts each run once in Redis (`intel_assets.observability`),
+runs' start and end times, and counts each run once in Redis (`intel_assets.counters`),
 where `intel-assets metrics` reads it. A first tick starts from the beginning of the event log,
 so runs that ended before the sensor existed are counted too, a page per tick.
 """
@@ -13,7 +13,7 @@ from collections.abc import Mapping, Sequence
 
 import dagster as dg
 
-from intel_assets.observability import RunOutcome, record_run_outcomes
+from intel_assets.counters import RunOutcome, record_run_outcomes
 from intel_assets.resources.hot_tier import RedisHotTier
 
 RUN_EVENTS: Mapping[str, dg.DagsterEventType] = {

@@ -4,12 +4,12 @@ import time
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from intel_assets.dev.background_seeding import LAUNCH
+from intel_assets.dev.local_deployment import graphql
 from intel_assets.resources.warehouse import PostgresWarehouse
-from intel_assets.seeding import LAUNCH
 from intel_assets.settings import Settings
 from intel_assets_tests.conftest import DagsterDev
 from intel_assets_tests.defs.snapshot_rows import insert_videos
-from intel_assets_tests.deployment import graphql
 
 FIRST_HOUR = "2026-02-01-00:00"
 LAST_HOUR = "2026-02-07-23:00"

@@ -7,7 +7,7 @@ import pytest
 from intel_assets.catalog import load_catalog
 from intel_assets.defs.aggregation.daily import daily_rollup
 from intel_assets.defs.collection.assets import CollectionPolicy
-from intel_assets.history import seed_history, simulator_resources
+from intel_assets.dev.history_seeding import seed_history, simulator_resources
 from intel_assets.resources.hot_tier import RedisHotTier
 from intel_assets.resources.warehouse import PostgresWarehouse
 from intel_assets.simulator import Simulator

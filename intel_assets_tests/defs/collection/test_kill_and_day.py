@@ -11,7 +11,7 @@ import redis
 
 from intel_assets.catalog import load_catalog
 from intel_assets.defs.collection.assets import COLLECTION_ID_TAG, CollectionPolicy, youtube_videos
-from intel_assets.history import seed_history, simulator_resources
+from intel_assets.dev.history_seeding import seed_history, simulator_resources
 from intel_assets.resources.hot_tier import RedisHotTier
 from intel_assets.resources.quota import pacific_day
 from intel_assets.resources.warehouse import PostgresWarehouse

@@ -28,8 +28,8 @@ from intel_assets.defs.collection.assets import (
     youtube_videos,
 )
 from intel_assets.defs.collection.checks import twitch_streams_checks, youtube_videos_checks
-from intel_assets.defs.collection.store import window_start
-from intel_assets.history import simulator_resources
+from intel_assets.defs.collection.state import window_start
+from intel_assets.dev.history_seeding import simulator_resources
 from intel_assets.resources.hot_tier import RedisHotTier
 from intel_assets.resources.redis_keys import chart_key
 from intel_assets.resources.warehouse import PostgresWarehouse

@@ -4,13 +4,13 @@ import dagster as dg
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from intel_assets.defs.operations.sensors import run_outcomes_sensor
-from intel_assets.metrics import build_registry, metrics_text
-from intel_assets.observability import (
+from intel_assets.counters import (
     read_analyzer_outcomes,
     read_run_metrics,
     record_analyzer_outcomes,
 )
+from intel_assets.defs.operations.sensors import run_outcomes_sensor
+from intel_assets.prometheus import build_registry, metrics_text
 from intel_assets.resources.hot_tier import RedisHotTier
 
 

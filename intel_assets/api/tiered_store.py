@@ -423,7 +423,7 @@ class IntelStore:
     def quota(self) -> tuple[dict[tuple[str, str], BucketStatus], list[BreakerStatus]]:
         """Every quota bucket by (platform, bucket) and every API's breaker, from the ledger.
 
-        Read as the metrics and health commands read them (`intel_assets.metrics`).
+        Read as the metrics and health commands read them (`intel_assets.prometheus`).
 
         Raises:
             Unavailable: Redis is down (the ledger is Redis: there is nothing to fall back to).

@@ -103,6 +103,58 @@ def simulator_resources(
     }
 
 
+_JOBS = {"youtube_collection_job": youtube_videos, "twitch_collection_job": twitch_streams}
+
+
+def _run_request(
+    request: dg.RunRequest,
+    at: datetime,
+    resources: Mapping[str, Any],
+    instance: dg.DagsterInstance,
+    with_analysis: bool,
+    report: SeedReport,
+) -> None:
+    """Run one of the sensor's requests in process, with its checks, and count it in `report`.
+
+    Writes what the collection (and the game's analysis after a YouTube collection) writes:
+    the snapshot tables, the collection state, the analysis history and the hot tier.
+    """
+    asset = _JOBS[request.job_name or ""]
+    checks = COLLECTION_CHECKS[asset.key]
+    followers = [intel_analysis] if with_analysis and asset is youtube_videos else []
+    outcome = dg.materialize(
+        [asset, checks, *followers],
+        partition_key=request.partition_key,
+        # A seeding's hundreds of runs would flood the terminal at DEBUG.
+        run_config={
+            **request.run_config,
+            "loggers": {"console": {"config": {"log_level": "WARNING"}}},
+        },
+        tags=request.tags,
+        resources=dict(resources),
+        instance=instance,
+        raise_on_error=False,
+    )
+    if not outcome.success:
+        report.failed += 1
+        log.warning(f"seeding {request.run_key} failed; see the run's events")
+    for event in outcome.get_asset_materialization_events():
+        name = event.asset_key.to_user_string() if event.asset_key else "?"
+        report.runs[name] = report.runs.get(name, 0) + 1
+    for check in outcome.get_asset_check_evaluations():
+        report.checks[check.check_name] = report.checks.get(check.check_name, 0) + 1
+        if not check.passed:
+            report.failed_checks.append(
+                FailedCheck(
+                    at=at,
+                    partition=request.partition_key or "",
+                    check=check.check_name,
+                    severity=check.severity.value,
+                    description=check.description or "",
+                )
+            )
+
+
 def seed_history(
     days: float,
     resources: Mapping[str, Any],
@@ -132,8 +184,6 @@ def seed_history(
     stop = end or datetime.now(UTC).replace(minute=0, second=0, microsecond=0)
     start = stop - timedelta(days=days)
     report = SeedReport(start=start, end=stop)
-    jobs = {"youtube_collection_job": youtube_videos, "twitch_collection_job": twitch_streams}
-    followers = [intel_analysis] if with_analysis else []
     instance = dg.DagsterInstance.ephemeral()
     instance.add_dynamic_partitions("games", load_catalog().keys)
     cursor: str | None = None
@@ -151,43 +201,7 @@ def seed_history(
             assert isinstance(result, dg.SensorResult)
             cursor = result.cursor
             for request in result.run_requests or []:
-                asset = jobs[request.job_name or ""]
-                checks = COLLECTION_CHECKS[asset.key]
-                selection = (
-                    [asset, checks, *followers] if asset is youtube_videos else [asset, checks]
-                )
-                outcome = dg.materialize(
-                    selection,
-                    partition_key=request.partition_key,
-                    # A seeding's hundreds of runs would flood the terminal at DEBUG.
-                    run_config={
-                        **request.run_config,
-                        "loggers": {"console": {"config": {"log_level": "WARNING"}}},
-                    },
-                    tags=request.tags,
-                    resources=dict(resources),
-                    instance=instance,
-                    raise_on_error=False,
-                )
-                if not outcome.success:
-                    report.failed += 1
-                    log.warning(f"seeding {request.run_key} failed; see the run's events")
-                for event in outcome.get_asset_materialization_events():
-                    name = event.asset_key.to_user_string() if event.asset_key else "?"
-                    report.runs[name] = report.runs.get(name, 0) + 1
-                for check in outcome.get_asset_check_evaluations():
-                    report.checks[check.check_name] = report.checks.get(check.check_name, 0) + 1
-                    if check.passed:
-                        continue
-                    report.failed_checks.append(
-                        FailedCheck(
-                            at=at,
-                            partition=request.partition_key or "",
-                            check=check.check_name,
-                            severity=check.severity.value,
-                            description=check.description or "",
-                        )
-                    )
+                _run_request(request, at, resources, instance, with_analysis, report)
         at += step
         if on_hours is not None and (at - batch_start >= batch or at >= stop):
             on_hours(batch_start, min(at, stop))

@@ -23,7 +23,6 @@ import httpx
 import psutil
 
 from intel_assets.settings import PROJECT_ROOT
-from intel_assets_tests.conftest import free_port, wait_for_loaded_workspace
 
 LOCATION = {"repositoryLocationName": "creator_intel", "repositoryName": "__repository__"}
 GAME_ASSETS = (
@@ -31,6 +30,40 @@ GAME_ASSETS = (
     "description_intel", "semantic_intel", "regional_intel", "live_intel", "competition_intel",
 )  # fmt: skip
 """One game's collection and analysis (the collection checks come with their assets)."""
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on right now."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+WORKSPACE_QUERY = """
+{ workspaceOrError { __typename ... on Workspace { locationEntries {
+    name loadStatus
+    locationOrLoadError { __typename ... on PythonError { message } }
+} } } }
+"""
+
+
+def wait_for_loaded_workspace(url: str, process: "subprocess.Popen[bytes]", timeout_s: float):
+    """Poll the webserver's GraphQL endpoint until the code location has loaded; its entries."""
+    deadline = time.monotonic() + timeout_s
+    last_error: object = None
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise AssertionError(f"the main command exited with {process.returncode}")
+        try:
+            answer = httpx.post(f"{url}/graphql", json={"query": WORKSPACE_QUERY}, timeout=5)
+            entries = answer.json()["data"]["workspaceOrError"]["locationEntries"]
+            if entries and all(e["loadStatus"] == "LOADED" for e in entries):
+                return entries
+            last_error = entries
+        except (httpx.HTTPError, KeyError, TypeError, ValueError) as error:
+            last_error = error
+        time.sleep(1)
+    raise AssertionError(f"the UI did not load the code location in {timeout_s} s: {last_error}")
 
 
 @dataclass

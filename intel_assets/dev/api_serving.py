@@ -6,7 +6,6 @@ sensor, collection, analysis and rollup assets over past hours on the simulator.
 """
 
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -22,7 +21,8 @@ from intel_assets.defs.aggregation.definitions import DAILY_ASSETS
 from intel_assets.defs.aggregation.hourly import hourly_metrics
 from intel_assets.defs.aggregation.twitch_stats import twitch_game_stats
 from intel_assets.defs.collection.assets import CollectionPolicy
-from intel_assets.history import SeedReport, seed_history, simulator_resources
+from intel_assets.dev.history_seeding import SeedReport, seed_history, simulator_resources
+from intel_assets.dev.local_deployment import free_port
 from intel_assets.resources.hot_tier import RedisHotTier
 from intel_assets.resources.warehouse import PostgresWarehouse
 from intel_assets.settings import PROJECT_ROOT
@@ -92,12 +92,6 @@ def fill_through_pipeline(
     return report
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 @contextmanager
 def running_api(postgres_url: str, redis_url: str, state_dir: Path, api_key: str) -> Iterator[str]:
     """`intel-assets api` on a free loopback port, with `api_key` as its only client key.
@@ -110,7 +104,7 @@ def running_api(postgres_url: str, redis_url: str, state_dir: Path, api_key: str
     Raises:
         ServingSetupError: The command exited or did not answer within 60 s.
     """
-    port = _free_port()
+    port = free_port()
     env = dict(
         os.environ,
         INTEL_STATE_DIR=str(state_dir),

@@ -52,7 +52,7 @@ The analysis assets count each analyzer's result per game and run:
                                         reads failed last, `rejected` failed its blocking
                                         confidence check and was not written, `failed` raised)
 
-`intel_assets.metrics` exposes all of it to Prometheus.
+`intel_assets.prometheus` exposes all of it to Prometheus.
 """
 
 import logging

@@ -1,7 +1,7 @@
 """Prometheus metrics of Creator Intel, read at scrape time from where every process keeps them.
 
 The API clients, the quota ledger, the breakers and the warehouse count in Redis (see
-`intel_assets.observability` for the keys), so the counts of every run worker, sensor and CLI
+`intel_assets.counters` for the keys), so the counts of every run worker, sensor and CLI
 process add up; the collection state in Postgres says how old each game's data is. A scrape
 reads them all (a few pipelined Redis round trips and one query) through `IntelCollector`; no
 process keeps counts of its own. A source that does not answer is reported as
@@ -52,7 +52,7 @@ from prometheus_client.core import (
 )
 from prometheus_client.registry import Collector
 
-from intel_assets.observability import (
+from intel_assets.counters import (
     read_analyzer_outcomes,
     read_api_metrics,
     read_rows_written,

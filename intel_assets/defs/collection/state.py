@@ -1,15 +1,9 @@
-"""Where collection state lives: catalog, per-game state, and the caches games share.
+"""Where collection state lives: per-game state in Postgres, and the caches games share.
 
-The catalog includes games discovered from Twitch; the short-lived Redis caches let games share
-what one collection window already paid for.
-
-Redis keys (all with a TTL; the record caches also carry their expiry on the writer's clock, which
-readers obey, so a record's lifetime never depends on Redis's clock):
-- `youtube:chart:{region}:{category}:{window}`: one chart, fetched once per window for every game.
-- `youtube:video:{video_id}`: a video's full record (details), shared across games for a window.
-- `youtube:stats:{window}:{video_id}`: a video's statistics fetched in this window.
-- `youtube:channel:{channel_id}`: a channel's record, shared for a day.
-- `youtube:games:{game}` / `twitch:games:{game}`: the hot tier's latest snapshot of a game.
+The short-lived Redis caches let games share what one collection window already paid for: the
+charts, video details and statistics of a window, channels for a day (their keys and TTLs are
+built in `intel_assets.resources.redis_keys`). The record caches also carry their expiry on the
+writer's clock, which readers obey, so a record's lifetime never depends on Redis's clock.
 """
 
 import hashlib

@@ -11,12 +11,12 @@ from intel_assets.analyzers.decay import AnalysisResult
 from intel_assets.analyzers.registry import ANALYZERS, AnalyzerSpec
 from intel_assets.defs.analysis.assets import build_analysis_assets
 from intel_assets.defs.analysis.checks import confidence_in_range
-from intel_assets.defs.analysis.store import (
+from intel_assets.defs.analysis.inputs_and_results import (
     load_freshness,
     load_snapshots,
     write_history,
 )
-from intel_assets.defs.collection.store import record_failure
+from intel_assets.defs.collection.state import record_failure
 from intel_assets.resources.hot_tier import RedisHotTier
 from intel_assets.resources.redis_keys import analysis_key
 from intel_assets.resources.warehouse import PostgresWarehouse

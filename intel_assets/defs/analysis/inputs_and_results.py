@@ -29,7 +29,7 @@ from intel_assets.contracts.tables import (
     SNAPSHOT_FRAME_COLUMNS,
     SNAPSHOT_TABLES,
 )
-from intel_assets.defs.collection.store import CollectionState, load_states
+from intel_assets.defs.collection.state import CollectionState, load_states
 from intel_assets.resources.hot_tier import RedisHotTier, dumps
 from intel_assets.resources.redis_keys import analysis_key
 from intel_assets.resources.warehouse import PostgresWarehouse, RowScope, TableWrite
