@@ -18,8 +18,14 @@ import redis
 from pydantic import BaseModel
 
 from intel_assets.contracts.tables import COLLECTION_STATE_COLUMNS
+from intel_assets.resources.hot_tier import RedisHotTier
 from intel_assets.resources.http import ApiClient
 from intel_assets.resources.locks import renewed_lock
+from intel_assets.resources.redis_keys import (
+    video_details_prefix,
+    video_stats_prefix,
+    window_cache_ttl,
+)
 from intel_assets.resources.warehouse import PostgresWarehouse, RowScope, TableWrite
 
 M = TypeVar("M", bound=BaseModel)
@@ -225,6 +231,43 @@ class RecordCache:
         for item_id, record in records.items():
             pipe.set(self.prefix + item_id, expires + record.model_dump_json(), ex=self._ttl)
         pipe.execute()
+
+
+@dataclass(frozen=True)
+class CollectionWindow:
+    """The collection window a collection runs in, and the Redis caches shared within it.
+
+    Attributes:
+        started: When the collection started.
+        start: The start of its window (`window_start`).
+        ttl: Seconds the window's caches are kept.
+        redis_client: The hot tier's client.
+        details: Video details, cached for the window.
+        stats: Video statistics of this window.
+    """
+
+    started: datetime
+    start: datetime
+    ttl: int
+    redis_client: Any
+    details: RecordCache
+    stats: RecordCache
+
+    @classmethod
+    def now(cls, hot_tier: RedisHotTier, window_minutes: int) -> "CollectionWindow":
+        """The window of the present moment."""
+        started = datetime.now(UTC)
+        start = window_start(started, window_minutes)
+        ttl = window_cache_ttl(window_minutes)
+        client = hot_tier.client()
+        return cls(
+            started=started,
+            start=start,
+            ttl=ttl,
+            redis_client=client,
+            details=RecordCache(client, video_details_prefix(), ttl),
+            stats=RecordCache(client, video_stats_prefix(start), ttl),
+        )
 
 
 def cached_or_fetched(

@@ -36,7 +36,12 @@ from typing import Any
 import redis
 
 from intel_assets.catalog import Catalog
-from intel_assets.defs.collection.state import RecordCache, cached_or_fetched, shared_value
+from intel_assets.defs.collection.state import (
+    CollectionWindow,
+    RecordCache,
+    cached_or_fetched,
+    shared_value,
+)
 from intel_assets.resources.errors import RequestRejectedError
 from intel_assets.resources.redis_keys import (
     CHANNEL_CACHE_TTL_SECONDS,
@@ -226,17 +231,15 @@ def _file_discoveries(
 def sweep_uploads(
     client: YouTubeClient,
     warehouse: PostgresWarehouse,
-    redis_client: redis.Redis,
     catalog: Catalog,
-    now: datetime,
+    window: CollectionWindow,
     *,
     playlists: int,
     tracked_days: float,
-    details_cache: RecordCache,
-    stats_cache: RecordCache,
     log: Any,
 ) -> SweepCounts:
     """Read the chosen uploads playlists and file new uploads under their games (see module)."""
+    now, redis_client = window.started, window.redis_client
     since = now - timedelta(days=tracked_days)
     weights, tracked_ids = followed_channels(warehouse, since)
     looked = {
@@ -250,9 +253,9 @@ def sweep_uploads(
         client, redis_client, chosen, looked, since, tracked_ids, log
     )
     details, paid = cached_or_fetched(
-        details_cache, recent, Video, client.videos_many, lambda v: v.video_id
+        window.details, recent, Video, client.videos_many, lambda v: v.video_id
     )
-    stats_cache.put_many({vid: _stats_of(v) for vid, v in details.items()})
+    window.stats.put_many({vid: _stats_of(v) for vid, v in details.items()})
     matched = _file_discoveries(
         redis_client, catalog, list(details.values()), chosen, looked, now, since, tracked_days
     )
@@ -268,19 +271,17 @@ def sweep_uploads(
 def window_sweep(
     client: YouTubeClient,
     warehouse: PostgresWarehouse,
-    redis_client: redis.Redis,
     catalog: Catalog,
-    now: datetime,
-    window: datetime,
-    ttl_seconds: int,
+    window: CollectionWindow,
     *,
     playlists: int,
     tracked_days: float,
-    details_cache: RecordCache,
-    stats_cache: RecordCache,
     log: Any,
 ) -> tuple[SweepCounts, bool]:
     """The window's sweep: made by the first collection of the window, shared by the others.
+
+    Writes Redis only: the sweep's counts under `uploads_sweep_key` for the window (so the
+    window's later collections find it made), and what `sweep_uploads` writes.
 
     Returns:
         The sweep's counts and whether this call made (and paid for) it.
@@ -288,20 +289,17 @@ def window_sweep(
     if playlists <= 0:
         return SweepCounts(), False
     value, made = shared_value(
-        redis_client,
-        uploads_sweep_key(window),
-        ttl_seconds,
+        window.redis_client,
+        uploads_sweep_key(window.start),
+        window.ttl,
         lambda: asdict(
             sweep_uploads(
                 client,
                 warehouse,
-                redis_client,
                 catalog,
-                now,
+                window,
                 playlists=playlists,
                 tracked_days=tracked_days,
-                details_cache=details_cache,
-                stats_cache=stats_cache,
                 log=log,
             )
         ),

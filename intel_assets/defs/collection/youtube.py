@@ -13,7 +13,7 @@ A collection spends as little quota as it can:
    new uploads matched to games (`uploads.py`); the game's matches join its tracked videos.
 Details and statistics fetched once are cached for the window, so no video is paid for twice.
 Each step is a function of its own: `shared_chart_videos` (1-2), `game_candidates` (3-4),
-`sweep_uploads` (5), `refreshed_rows` (the kept videos' newest counts), `collect_youtube` (all).
+`run_uploads_sweep` (5), `refreshed_rows` (the kept videos' newest counts), `collect_youtube` (all).
 The rows go to `video_snapshots` together with the game's collection state in one transaction;
 the latest snapshot also goes to the hot tier (`youtube:games:{game}`, 5 h TTL).
 """
@@ -32,12 +32,12 @@ from intel_assets.catalog import GAMING_CATEGORY, Catalog, GameConfig
 from intel_assets.contracts.tables import CHANNEL_COLUMNS, VIDEO_COLUMNS
 from intel_assets.defs.collection.state import (
     CollectionState,
+    CollectionWindow,
     RecordCache,
     cached_or_fetched,
     content_hash,
     shared_value,
     state_write,
-    window_start,
 )
 from intel_assets.defs.collection.uploads import discovered_videos, window_sweep
 from intel_assets.resources.hot_tier import RedisHotTier
@@ -47,9 +47,6 @@ from intel_assets.resources.redis_keys import (
     channel_prefix,
     chart_key,
     snapshot_key,
-    video_details_prefix,
-    video_stats_prefix,
-    window_cache_ttl,
 )
 from intel_assets.resources.warehouse import (
     PostgresWarehouse,
@@ -162,43 +159,6 @@ def _row_from_stats(previous: pd.Series, stats: VideoStats) -> dict[str, Any]:
     return row
 
 
-@dataclass(frozen=True)
-class CollectionWindow:
-    """The collection window a collection runs in, and the Redis caches shared within it.
-
-    Attributes:
-        started: When the collection started.
-        start: The start of its window (`window_start`).
-        ttl: Seconds the window's caches are kept.
-        redis_client: The hot tier's client.
-        details: Video details, cached for the window.
-        stats: Video statistics of this window.
-    """
-
-    started: datetime
-    start: datetime
-    ttl: int
-    redis_client: Any
-    details: RecordCache
-    stats: RecordCache
-
-    @classmethod
-    def now(cls, hot_tier: RedisHotTier, window_minutes: int) -> "CollectionWindow":
-        """The window of the present moment."""
-        started = datetime.now(UTC)
-        start = window_start(started, window_minutes)
-        ttl = window_cache_ttl(window_minutes)
-        client = hot_tier.client()
-        return cls(
-            started=started,
-            start=start,
-            ttl=ttl,
-            redis_client=client,
-            details=RecordCache(client, video_details_prefix(), ttl),
-            stats=RecordCache(client, video_stats_prefix(start), ttl),
-        )
-
-
 def _new_fetch_counts() -> dict[str, int]:
     return {
         "chart_regions": 0, "details": 0, "stats": 0, "channels": 0, "search_results": 0,
@@ -234,7 +194,7 @@ def shared_chart_videos(
     return matched, len(seen)
 
 
-def sweep_uploads(
+def run_uploads_sweep(
     client: YouTubeClient,
     warehouse: PostgresWarehouse,
     catalog: Catalog,
@@ -251,15 +211,10 @@ def sweep_uploads(
     sweep, swept = window_sweep(
         client,
         warehouse,
-        window.redis_client,
         catalog,
-        window.started,
-        window.start,
-        window.ttl,
+        window,
         playlists=settings.uploads_playlists,
         tracked_days=settings.tracked_days,
-        details_cache=window.details,
-        stats_cache=window.stats,
         log=log,
     )
     if swept:
@@ -471,7 +426,7 @@ def collect_youtube(
     window = CollectionWindow.now(hot_tier, settings.window_minutes)
     fetched = _new_fetch_counts()
     chart, chart_seen = shared_chart_videos(client, window, settings.regions, game, fetched)
-    sweep_uploads(client, warehouse, catalog, window, settings, fetched, log)
+    run_uploads_sweep(client, warehouse, catalog, window, settings, fetched, log)
     candidates = game_candidates(client, warehouse, window, game, chart, settings, fetched)
     chart_matched = len(candidates.chart)
     candidates.keep_fastest(window.started, game.video_budget)
