@@ -69,25 +69,47 @@ FROM (
 {_LATEST_FIRST}
 """
 
-_VIDEO_HOURS = f"""
-WITH latest AS (
-    SELECT DISTINCT ON (game_key, hour_start, video_id) *,
-        count(*) OVER hour AS snapshot_count, max(collected_at) OVER hour AS last_video_at
-    FROM ({_IN_WINDOW}) AS in_window
-    WINDOW hour AS (PARTITION BY game_key, hour_start)
-    {_LATEST_FIRST}
-),
-resolved AS (
-    SELECT l.game_key, l.hour_start, l.view_count, l.is_short, l.duration_seconds,
-        l.snapshot_count, l.last_video_at,
-        CASE WHEN l.language_source IS NULL THEN t.language ELSE l.language END AS language,
-        CASE WHEN l.like_count IS NOT NULL AND l.view_count > 0 THEN
-            least((l.like_count + coalesce(l.comment_count, 0))::float8 / l.view_count, 1.0)
-        END AS engagement
+# Each (game, hour, video)'s latest row comes from one sort that Postgres splits over parallel
+# workers (the "C" collation compares bytes: equal values are equal in every collation, and the
+# order only decides which row is first in a group). The hour's aggregates are taken from those
+# rows before anything is joined to them, so the joins (snapshot counts and languages, one row
+# per game and hour each) touch hours, never rows.
+_LATEST = f"""
+SELECT DISTINCT ON (game_key COLLATE "C", hour_start, video_id COLLATE "C")
+    game_key, hour_start, video_id, collected_at, view_count, like_count, comment_count,
+    duration_seconds, is_short, language, language_source
+FROM ({_IN_WINDOW}) AS in_window
+ORDER BY game_key COLLATE "C", hour_start, video_id COLLATE "C", collected_at DESC,
+    view_count DESC NULLS LAST
+"""
+
+# The language of a latest row stored before collection resolved languages, from the rows
+# resolved in Python (`resolve_languages`) and passed as arrays.
+_RESOLVED_HERE = """
+    CASE WHEN l.language_source IS NULL THEN t.language ELSE l.language END AS language
     FROM latest AS l
     LEFT JOIN unnest(%(t_game)s::text[], %(t_at)s::timestamptz[], %(t_video)s::text[],
         %(t_code)s::text[]) AS t(game_key, collected_at, video_id, language)
         USING (game_key, collected_at, video_id)
+"""
+_RESOLVED_BEFORE = """
+    l.language
+    FROM latest AS l
+"""
+
+_VIDEO_HOURS = f"""
+WITH latest AS ({_LATEST}),
+resolved AS (
+    SELECT l.game_key, l.hour_start, l.view_count, l.is_short, l.duration_seconds,
+        CASE WHEN l.like_count IS NOT NULL AND l.view_count > 0 THEN
+            least((l.like_count + coalesce(l.comment_count, 0))::float8 / l.view_count, 1.0)
+        END AS engagement,
+        {{language}}
+),
+snapshots AS (
+    SELECT game_key, {_HOUR} AS hour_start, count(*) AS snapshot_count,
+        max(collected_at) AS last_video_at
+    FROM video_snapshots WHERE {_WINDOW} GROUP BY 1, 2
 ),
 languages AS (
     SELECT game_key, hour_start, jsonb_object_agg(language, n)::text AS language_distribution,
@@ -97,23 +119,23 @@ languages AS (
         WHERE language IS NOT NULL GROUP BY 1, 2, 3
     ) AS by_language
     GROUP BY 1, 2
+),
+hours AS (
+    SELECT game_key, hour_start,
+        count(*) AS video_count,
+        avg(view_count)::float8 AS avg_views,
+        coalesce(sum(view_count), 0)::bigint AS total_views,
+        avg(engagement) AS avg_engagement,
+        count(*) FILTER (WHERE is_short) AS shorts_count,
+        avg(view_count) FILTER (WHERE is_short)::float8 AS shorts_avg_views,
+        avg(view_count) FILTER (WHERE NOT is_short)::float8 AS longform_avg_views,
+        avg(duration_seconds)::float8 AS avg_duration_seconds
+    FROM resolved GROUP BY 1, 2
 )
-SELECT r.game_key, r.hour_start,
-    count(*) AS video_count,
-    avg(r.view_count)::float8 AS avg_views,
-    coalesce(sum(r.view_count), 0)::bigint AS total_views,
-    avg(r.engagement) AS avg_engagement,
-    count(*) FILTER (WHERE r.is_short) AS shorts_count,
-    avg(r.view_count) FILTER (WHERE r.is_short)::float8 AS shorts_avg_views,
-    avg(r.view_count) FILTER (WHERE NOT r.is_short)::float8 AS longform_avg_views,
-    avg(r.duration_seconds)::float8 AS avg_duration_seconds,
-    min(g.language_distribution) AS language_distribution,
-    min(g.dominant_language) AS dominant_language,
-    min(r.snapshot_count) AS snapshot_count,
-    min(r.last_video_at) AS last_video_at
-FROM resolved AS r
+SELECT h.*, g.language_distribution, g.dominant_language, s.snapshot_count, s.last_video_at
+FROM hours AS h
+JOIN snapshots AS s USING (game_key, hour_start)
 LEFT JOIN languages AS g USING (game_key, hour_start)
-GROUP BY 1, 2
 """
 
 _STREAM_HOURS = f"""
@@ -189,8 +211,9 @@ def read_hour_inputs(
         resolved = unresolved.assign(
             code=resolve_languages(unresolved, detections)["language"]
         ).dropna(subset=["code"])
+        language = _RESOLVED_HERE if len(unresolved) else _RESOLVED_BEFORE
         cur.execute(
-            _VIDEO_HOURS,
+            _VIDEO_HOURS.replace("{language}", language),
             {
                 **window,
                 "t_game": resolved["game_key"].to_list(),
