@@ -1,11 +1,11 @@
-"""`collection_sensor` with 500 games in the catalog: how long one evaluation takes.
+"""`collection_sensor` with 5,000 games in the catalog: how long one evaluation takes.
 
-The catalog (`INTEL_CATALOG_PATH`) holds the eight real games and 492 made-up ones, each with a
+The catalog (`INTEL_CATALOG_PATH`) holds the eight real games and 4,992 made-up ones, each with a
 Twitch id. Half the games were last collected ten hours ago (due), half five minutes ago (not
 due); every game's Twitch snapshot is a day old, so each evaluation asks for every game's Twitch
 collection. Each evaluation is the sensor function as the daemon calls it, inside
 `dg.build_sensor_context` with the real resources (warehouse, Redis ledger and breakers) on an
-instance that already has the 500 game partitions; the gRPC hop from daemon to code server is
+instance that already has the 5,000 game partitions; the gRPC hop from daemon to code server is
 not included.
 """
 
@@ -43,7 +43,7 @@ def _states(keys: list[str], now: datetime) -> list[tuple[Any, ...]]:
 
 def run(smoke: bool) -> list[dict[str, Any]]:
     """Evaluate the sensor repeatedly and report the latency percentiles."""
-    return measure(40, 5) if smoke else measure(500, 200)
+    return measure(40, 5) if smoke else measure(5_000, 100)
 
 
 def measure(game_count: int, evaluations: int) -> list[dict[str, Any]]:
