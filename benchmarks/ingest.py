@@ -57,6 +57,89 @@ def run(smoke: bool) -> list[dict[str, Any]]:
     return measure(videos=10_000, hours=10, repeats=3)
 
 
+def _upsert() -> sql.Composed:
+    """The seed's way: INSERT ... ON CONFLICT DO UPDATE of every column."""
+    columns = sql.SQL(", ").join(map(sql.Identifier, VIDEO_COLUMNS))
+    return sql.SQL(
+        "INSERT INTO video_snapshots ({}) VALUES ({}) ON CONFLICT ({}) DO UPDATE SET {}"
+    ).format(
+        columns,
+        sql.SQL(", ").join(sql.Placeholder() * len(VIDEO_COLUMNS)),
+        sql.SQL(", ").join(map(sql.Identifier, KEY)),
+        sql.SQL(", ").join(
+            sql.SQL("{c} = EXCLUDED.{c}").format(c=sql.Identifier(c))
+            for c in VIDEO_COLUMNS
+            if c not in KEY
+        ),
+    )
+
+
+class _Ways:
+    """The three ways of writing the same collections, one transaction per collection each."""
+
+    def __init__(self, warehouse: PostgresWarehouse, month: date) -> None:
+        self.warehouse = warehouse
+        self.month = month
+        self.collections = _collections(warehouse)
+        self.tuples = [list(frame_rows(f, VIDEO_COLUMNS)) for _, _, f in self.collections]
+        self.types = [
+            int(r["t"])
+            for r in warehouse.fetch_dicts(
+                "SELECT atttypid::int AS t FROM pg_attribute WHERE attrelid = "
+                "'bench_bare'::regclass AND attname = ANY(%s) ORDER BY array_position"
+                "(%s, attname::text)",
+                (list(VIDEO_COLUMNS), list(VIDEO_COLUMNS)),
+            )
+        ]
+        columns = sql.SQL(", ").join(map(sql.Identifier, VIDEO_COLUMNS))
+        self.copy = sql.SQL("COPY bench_bare ({}) FROM STDIN (FORMAT BINARY)").format(columns)
+        self.upsert = _upsert()
+
+    def ours(self) -> None:
+        for game, collection, frame in self.collections:
+            collected_at = frame["collected_at"].iloc[0].to_pydatetime()
+            scope = collection_scope(game, collection, collected_at, None)
+            rows = frame_rows(frame, VIDEO_COLUMNS)
+            write = TableWrite("video_snapshots", VIDEO_COLUMNS, rows, scope, (self.month,))
+            self.warehouse.replace_many([write])
+
+    def bare_copy(self) -> None:
+        for rows in self.tuples:
+            with (
+                self.warehouse.connection() as conn,
+                conn.cursor() as cur,
+                cur.copy(self.copy) as copier,
+            ):
+                copier.set_types(self.types)
+                for values in rows:
+                    copier.write_row(values)
+
+    def executemany(self) -> None:
+        for rows in self.tuples:
+            with self.warehouse.connection() as conn, conn.cursor() as cur:
+                cur.executemany(self.upsert, rows)
+
+    def empty(self) -> None:
+        with self.warehouse.connection() as conn:
+            conn.execute("TRUNCATE video_snapshots, bench_bare")
+
+    def count(self, table: str) -> int:
+        query = sql.SQL("SELECT count(*) AS n FROM {}").format(sql.Identifier(table))
+        return int(self.warehouse.fetch_dicts(query)[0]["n"])
+
+    def check_rows(self, total: int) -> None:
+        """Each way writes every row; the upserts, run twice, update instead of adding."""
+        check(sum(map(len, self.tuples)) == total, f"generated {sum(map(len, self.tuples))}")
+        for action, table in ((self.ours, "video_snapshots"), (self.bare_copy, "bench_bare")):
+            self.empty()
+            action()
+            check(self.count(table) == total, f"{action.__name__} wrote {self.count(table)}")
+        self.empty()
+        self.executemany()
+        self.executemany()
+        check(self.count("video_snapshots") == total, "executemany upserts changed the count")
+
+
 def measure(videos: int, hours: int, repeats: int) -> list[dict[str, Any]]:
     """The rows for `hours` collections of `videos` videos spread over the eight games."""
     env = environment.current()
@@ -70,90 +153,15 @@ def measure(videos: int, hours: int, repeats: int) -> list[dict[str, Any]]:
                 conn.execute("CREATE TABLE bench_bare (LIKE video_snapshots)")
                 insert_video_snapshots(conn, "bench_source", START, hours=hours, videos=videos)
                 conn.execute("SELECT intel_ensure_month_partition('video_snapshots', %s)", (month,))
-                types = [
-                    r[0]
-                    for r in conn.execute(
-                        "SELECT atttypid::int FROM pg_attribute WHERE attrelid = "
-                        "'bench_bare'::regclass AND attname = ANY(%s) ORDER BY array_position"
-                        "(%s, attname::text)",
-                        (list(VIDEO_COLUMNS), list(VIDEO_COLUMNS)),
-                    )
-                ]
-            collections = _collections(warehouse)
-            tuples = [list(frame_rows(frame, VIDEO_COLUMNS)) for _, _, frame in collections]
-            check(sum(map(len, tuples)) == total, f"generated {sum(map(len, tuples))} of {total}")
-            columns = sql.SQL(", ").join(map(sql.Identifier, VIDEO_COLUMNS))
-            copy = sql.SQL("COPY bench_bare ({}) FROM STDIN (FORMAT BINARY)").format(columns)
-            upsert = sql.SQL(
-                "INSERT INTO video_snapshots ({}) VALUES ({}) ON CONFLICT ({}) DO UPDATE SET {}"
-            ).format(
-                columns,
-                sql.SQL(", ").join(sql.Placeholder() * len(VIDEO_COLUMNS)),
-                sql.SQL(", ").join(map(sql.Identifier, KEY)),
-                sql.SQL(", ").join(
-                    sql.SQL("{c} = EXCLUDED.{c}").format(c=sql.Identifier(c))
-                    for c in VIDEO_COLUMNS
-                    if c not in KEY
-                ),
-            )
-
-            def ours() -> None:
-                for game, collection, frame in collections:
-                    collected_at = frame["collected_at"].iloc[0].to_pydatetime()
-                    scope = collection_scope(game, collection, collected_at, None)
-                    warehouse.replace_many(
-                        [
-                            TableWrite(
-                                "video_snapshots",
-                                VIDEO_COLUMNS,
-                                frame_rows(frame, VIDEO_COLUMNS),
-                                scope,
-                                (month,),
-                            )
-                        ]
-                    )
-
-            def bare_copy() -> None:
-                for rows in tuples:
-                    with (
-                        warehouse.connection() as conn,
-                        conn.cursor() as cur,
-                        cur.copy(copy) as copier,
-                    ):
-                        copier.set_types(types)
-                        for values in rows:
-                            copier.write_row(values)
-
-            def executemany() -> None:
-                for rows in tuples:
-                    with warehouse.connection() as conn, conn.cursor() as cur:
-                        cur.executemany(upsert, rows)
-
-            def empty() -> None:
-                with warehouse.connection() as conn:
-                    conn.execute("TRUNCATE video_snapshots, bench_bare")
-
-            def count(table: str) -> int:
-                found = warehouse.fetch_dicts(
-                    sql.SQL("SELECT count(*) AS n FROM {}").format(sql.Identifier(table))
-                )
-                return int(found[0]["n"])
-
-            for action, table in ((ours, "video_snapshots"), (bare_copy, "bench_bare")):
-                empty()
-                action()
-                check(count(table) == total, f"{action.__name__} wrote {count(table)} of {total}")
-            empty()
-            executemany()
-            executemany()  # a second time updates every row instead of adding any
-            check(count("video_snapshots") == total, "executemany upserts changed the row count")
+            ways = _Ways(warehouse, month)
+            ways.check_rows(total)
             medians = interleaved_medians(
-                {"ours": ours, "copy": bare_copy, "executemany": executemany},
+                {"ours": ways.ours, "copy": ways.bare_copy, "executemany": ways.executemany},
                 repeats,
-                before_each=empty,
+                before_each=ways.empty,
             )
-            ours()  # the table as collections leave it, for the readers' timings
-            game, collection, frame = collections[-1]
+            ways.ours()  # the table as collections leave it, for the readers' timings
+            game, collection, frame = ways.collections[-1]
             readers = ingest_queries.compare(
                 url,
                 game,
@@ -163,11 +171,17 @@ def measure(videos: int, hours: int, repeats: int) -> list[dict[str, Any]]:
             )
         finally:
             warehouse.close()
+    return _rows(medians, total, len(ways.collections), repeats, readers)
+
+
+def _rows(
+    medians: dict[str, float], total: int, collections: int, repeats: int, readers: str
+) -> list[dict[str, Any]]:
     versus_copy = medians["copy"] / medians["ours"]
     versus_many = medians["executemany"] / medians["ours"]
     setup = (
-        f"{total:,} `video_snapshots` rows in {len(collections)} collections of "
-        f"{total // len(collections):,} (one game each, one transaction each), median of "
+        f"{total:,} `video_snapshots` rows in {collections} collections of "
+        f"{total // collections:,} (one game each, one transaction each), median of "
         f"{repeats} interleaved rounds on an emptied table"
     )
     return [

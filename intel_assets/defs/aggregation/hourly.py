@@ -282,6 +282,20 @@ def compute_hourly_metrics(
         whose counts are missing or hidden; viral figures are 0 and the optimal duration bucket
         missing where no analysis was valid then.
     """
+    hours = _hours_of(inputs)
+    if hours is None:
+        return pd.DataFrame({c: pd.Series(dtype="object") for c in HOURLY_COLUMNS})
+    _join_analyses(hours, analyses, max_analysis_age)
+    hours["category_key"] = hours["game_key"]
+    ordered = hours.sort_values(["hour_start", "category_key"], kind="stable")
+    return ordered[[*HOURLY_COLUMNS, "has_viral_analysis"]].reset_index(drop=True)
+
+
+def _hours_of(inputs: HourInputs) -> pd.DataFrame | None:
+    """The video and stream aggregates side by side per (game, hour), counts filled.
+
+    None when the window has neither.
+    """
     parts: list[pd.DataFrame] = []
     for part in (inputs.videos, inputs.streams):
         if part.empty:
@@ -292,7 +306,7 @@ def compute_hourly_metrics(
                 part[column] = pd.to_datetime(part[column], utc=True)
         parts.append(part.set_index(["game_key", "hour_start"]))
     if not parts:
-        return pd.DataFrame({c: pd.Series(dtype="object") for c in HOURLY_COLUMNS})
+        return None
     hours = pd.concat(parts, axis=1).reset_index()
     for column in HOURLY_COLUMNS:
         if column not in hours.columns:
@@ -313,8 +327,12 @@ def compute_hourly_metrics(
         hours[column] = hours[column].round().astype("int64")
     hours["longform_count"] = hours["video_count"] - hours["shorts_count"]
     hours["language_distribution"] = hours["language_distribution"].fillna("{}")
+    return hours
 
-    viral = _analysis_valid_at(hours, analyses, "viral", max_analysis_age)
+
+def _join_analyses(hours: pd.DataFrame, analyses: pd.DataFrame, max_age: timedelta) -> None:
+    """Add the viral figures and optimal duration valid at each hour's end to `hours`."""
+    viral = _analysis_valid_at(hours, analyses, "viral", max_age)
     viral_results = viral.set_index(["game_key", "hour_start"])["result"]
     keys = pd.MultiIndex.from_frame(hours[["game_key", "hour_start"]])
     aligned = viral_results.reindex(keys)
@@ -325,14 +343,11 @@ def compute_hourly_metrics(
     hours["rising_count"] = hours["rising_count"].round().astype("int64")
     hours["has_viral_analysis"] = [isinstance(r, dict) for r in aligned]
 
-    formats = _analysis_valid_at(hours, analyses, "format", max_analysis_age)
+    formats = _analysis_valid_at(hours, analyses, "format", max_age)
     format_results = formats.set_index(["game_key", "hour_start"])["result"].reindex(keys)
     hours["optimal_duration_bucket"] = [
         r.get("optimal_duration_range") if isinstance(r, dict) else None for r in format_results
     ]
-    hours["category_key"] = hours["game_key"]
-    ordered = hours.sort_values(["hour_start", "category_key"], kind="stable")
-    return ordered[[*HOURLY_COLUMNS, "has_viral_analysis"]].reset_index(drop=True)
 
 
 class HourlyMetricsConfig(dg.Config):
@@ -362,6 +377,35 @@ def _read_analyses(
     return frame
 
 
+def _window_rows(
+    warehouse: PostgresWarehouse, start: datetime, end: datetime, config: HourlyMetricsConfig
+) -> tuple[pd.DataFrame, dict[str, int]]:
+    """The window's `intel_hourly_metrics` rows, aggregated `chunk_hours` at a time.
+
+    Also returns what was read: video and stream snapshot rows, languages resolved here.
+    """
+    max_age = timedelta(hours=config.analysis_max_age_hours)
+    analyses = _read_analyses(warehouse, start, end, max_age)
+    chunks: list[pd.DataFrame] = []
+    read = {
+        "video_snapshot_rows_read": 0,
+        "stream_snapshot_rows_read": 0,
+        "languages_resolved_in_rollup": 0,
+    }
+    detections: dict[LanguageKey, tuple[str | None, str]] = {}
+    chunk_start = start
+    while chunk_start < end:
+        chunk_end = min(chunk_start + timedelta(hours=config.chunk_hours), end)
+        inputs = read_hour_inputs(warehouse, chunk_start, chunk_end, detections)
+        if len(inputs.videos):
+            read["video_snapshot_rows_read"] += int(inputs.videos["snapshot_count"].sum())
+        read["stream_snapshot_rows_read"] += inputs.stream_rows
+        read["languages_resolved_in_rollup"] += inputs.resolved_here
+        chunks.append(compute_hourly_metrics(inputs, analyses, max_analysis_age=max_age))
+        chunk_start = chunk_end
+    return (pd.concat(chunks, ignore_index=True) if chunks else pd.DataFrame()), read
+
+
 @dg.asset(
     partitions_def=hourly_partitions,
     deps=list(COLLECTION_DEPS),
@@ -382,24 +426,8 @@ def hourly_metrics(
     stale rows.
     """
     window = context.partition_time_window
-    max_age = timedelta(hours=config.analysis_max_age_hours)
     started = time.monotonic()
-    analyses = _read_analyses(warehouse, window.start, window.end, max_age)
-    chunks: list[pd.DataFrame] = []
-    snapshot_rows = 0
-    stream_rows = 0
-    resolved_here = 0
-    detections: dict[LanguageKey, tuple[str | None, str]] = {}
-    chunk_start = window.start
-    while chunk_start < window.end:
-        chunk_end = min(chunk_start + timedelta(hours=config.chunk_hours), window.end)
-        inputs = read_hour_inputs(warehouse, chunk_start, chunk_end, detections)
-        snapshot_rows += int(inputs.videos["snapshot_count"].sum()) if len(inputs.videos) else 0
-        stream_rows += inputs.stream_rows
-        resolved_here += inputs.resolved_here
-        chunks.append(compute_hourly_metrics(inputs, analyses, max_analysis_age=max_age))
-        chunk_start = chunk_end
-    rows = pd.concat(chunks, ignore_index=True) if chunks else pd.DataFrame()
+    rows, read = _window_rows(warehouse, window.start, window.end, config)
     computed = time.monotonic()
     written = warehouse.replace_rows(
         "intel_hourly_metrics",
@@ -408,32 +436,27 @@ def hourly_metrics(
         scope=RowScope(time_column="hour_start", start=window.start, end=window.end),
     )
     finished = time.monotonic()
-    hours_in_window = int((window.end - window.start) / timedelta(hours=1))
-    without_viral = (
-        rows.loc[~rows["has_viral_analysis"].astype(bool), ["category_key", "hour_start"]]
-        if not rows.empty
-        else pd.DataFrame(columns=["category_key", "hour_start"])
-    )
-    if len(without_viral):
+    without_viral = int((~rows["has_viral_analysis"].astype(bool)).sum()) if not rows.empty else 0
+    if without_viral:
         context.log.warning(
-            f"{len(without_viral)} game-hours had no viral analysis valid then "
+            f"{without_viral} game-hours had no viral analysis valid then "
             f"(none within {config.analysis_max_age_hours} h before the hour's end): "
             "their viral figures are 0"
         )
     return dg.MaterializeResult(
         metadata={
             "dagster/row_count": dg.MetadataValue.int(written),
-            "hours_in_window": dg.MetadataValue.int(hours_in_window),
+            "hours_in_window": dg.MetadataValue.int(
+                int((window.end - window.start) / timedelta(hours=1))
+            ),
             "hours_with_data": dg.MetadataValue.int(
                 int(rows["hour_start"].nunique()) if not rows.empty else 0
             ),
             "games": dg.MetadataValue.int(
                 int(rows["category_key"].nunique()) if not rows.empty else 0
             ),
-            "video_snapshot_rows_read": dg.MetadataValue.int(snapshot_rows),
-            "stream_snapshot_rows_read": dg.MetadataValue.int(stream_rows),
-            "languages_resolved_in_rollup": dg.MetadataValue.int(resolved_here),
-            "game_hours_without_viral_analysis": dg.MetadataValue.int(len(without_viral)),
+            **{name: dg.MetadataValue.int(value) for name, value in read.items()},
+            "game_hours_without_viral_analysis": dg.MetadataValue.int(without_viral),
             "window_start": dg.MetadataValue.text(window.start.isoformat()),
             "window_end": dg.MetadataValue.text(window.end.isoformat()),
             "read_and_compute_seconds": dg.MetadataValue.float(round(computed - started, 3)),

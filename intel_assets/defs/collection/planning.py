@@ -270,23 +270,23 @@ def plan_youtube(
         target_share: Share of each bucket's daily limit the day may use.
         burst_hours: Hours of paced budget that may be spent ahead of the pace.
         breaker_open_until: When the open breaker allows a probe; None when it is not open.
-        charts_cached: Whether this window's charts (and uploads sweep) are already fetched
-            (then nobody pays).
+        charts_cached: Whether this window's charts (and uploads sweep) are already paid for.
 
     Returns:
         The requests in the order to run them and the reason for every game skipped.
     """
-    skipped: dict[str, str] = {}
     if breaker_open_until is not None and breaker_open_until > now:
         reason = f"breaker open until {breaker_open_until.isoformat()}"
         return Plan(requests=[], skipped={g.key: reason for g in games})
+    skipped: dict[str, str] = {}
     pacing = _pacing(games, budgets, now, target_share, burst_hours)
     charts_planned = charts_cached
     requests: list[CollectionRequest] = []
     for game, when in _due_games(games, now, skipped):
         fair_share = pacing.fair_search[game.key]
-        paced_share = fair_share * pacing.fraction + 1.0
-        wants_search = pacing.has_search and game.search_calls_today < min(fair_share, paced_share)
+        wants_search = pacing.has_search and game.search_calls_today < min(
+            fair_share, fair_share * pacing.fraction + 1.0
+        )
         cost = estimate.units(game, with_charts=not charts_planned, search_calls=0)
         if unaffordable := pacing.over(cost):
             skipped[game.key] = pacing.refusal(cost, unaffordable)
@@ -296,17 +296,13 @@ def plan_youtube(
             with_search = estimate.units(game, with_charts=not charts_planned, search_calls=1)
             if pacing.fits(with_search):
                 search_calls, cost = 1, with_search
-        for bucket, units in cost.items():
-            pacing.planned[bucket] = pacing.planned.get(bucket, 0) + units
+        pacing.planned.update({b: pacing.planned.get(b, 0) + u for b, u in cost.items()})
         charts_planned = True
         slot = (when or game.last_collected_at or now).replace(second=0, microsecond=0)
         first = game.last_collected_at is None and when is None
         requests.append(
             CollectionRequest(
-                game_key=game.key,
-                slot="first" if first else slot.isoformat(),
-                search_calls=search_calls,
-                estimated_units=dict(cost),
+                game.key, "first" if first else slot.isoformat(), search_calls, dict(cost)
             )
         )
     return Plan(requests=requests, skipped=skipped)

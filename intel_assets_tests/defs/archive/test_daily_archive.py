@@ -7,6 +7,7 @@ import dagster as dg
 import duckdb
 import pytest
 
+from intel_assets.defs.archive.checks import retention_checks
 from intel_assets.defs.archive.daily import daily_archive
 from intel_assets.defs.archive.monthly import monthly_archive
 from intel_assets.defs.archive.retention import retention
@@ -94,9 +95,9 @@ def test_the_month_is_compacted_from_its_parts_and_equals_postgres(
 
     month = root / "table=video_snapshots/month=2026-03/part-0.parquet"
     march = _postgres(warehouse, ts(2026, 3, 1), ts(2026, 4, 1))
-    # first, mid, last and late: 4 rows; views 10 + 2**40 + two defaults of the seed.
-    assert _duck(str(month)) == march
-    assert march[0] == 4
+    # first, mid, last and late: 4 rows; views 10 and 2**40 (the others have none); ids of
+    # 5, 3, 4 and 4 characters.
+    assert _duck(str(month)) == march == (4, 10 + 2**40, 16)
     # Every day with rows came from its part but the 31st (stale: read from Postgres); the
     # stream's 2nd and the channel's 3rd came from theirs.
     assert metadata["days_from_parts"].value == 2 + 1 + 1
@@ -117,7 +118,7 @@ def test_retention_counts_a_day_only_through_its_verified_part(
         ).unlink()
 
     result = dg.materialize(
-        [retention],
+        [retention, retention_checks],
         resources={"warehouse": warehouse, "archive": folder_store},
         run_config=dg.RunConfig({"retention": {"config": {"as_of": "2026-07-15T00:00:00+00:00"}}}),
     )
@@ -129,6 +130,8 @@ def test_retention_counts_a_day_only_through_its_verified_part(
         "WHERE collected_at >= '2026-03-01' AND collected_at < '2026-04-01'"
     )[0]["n"]
     report = result.asset_materializations_for_node("retention")[0].metadata["report"].value
+    # Either way every month the rollups saw is in Postgres or in the archive (its parts).
+    assert [e.passed for e in result.get_asset_check_evaluations()] == [True]
     if lose_a_part:
         assert left == 3
         assert "1 days without a verified part (first 2026-03-15)" in str(report)
