@@ -74,12 +74,20 @@ ASSET_TABLE_USE: Mapping[str, TableUse] = {
         reads=(t.STREAM_SNAPSHOTS.name, t.TWITCH_GAME_STATS.name, "intel_discovered_games"),
         writes=(t.TWITCH_GAME_STATS_MONTHLY.name,),
     ),
+    "daily_archive": _use(
+        reads=(*_SNAPSHOTS, t.ARCHIVE_PARTS_TABLE),
+        writes=(t.ARCHIVE_PARTS_TABLE,),
+    ),
     "monthly_archive": _use(
-        reads=(*(table.name for table in t.ARCHIVED), t.ARCHIVE_MANIFEST_TABLE),
+        reads=(
+            *(table.name for table in t.ARCHIVED),
+            t.ARCHIVE_MANIFEST_TABLE,
+            t.ARCHIVE_PARTS_TABLE,
+        ),
         writes=(t.ARCHIVE_MANIFEST_TABLE,),
     ),
     "retention": _use(
-        reads=(t.ARCHIVE_MANIFEST_TABLE,),
+        reads=(t.ARCHIVE_MANIFEST_TABLE, t.ARCHIVE_PARTS_TABLE),
         writes=tuple(table.name for table in t.ARCHIVED),
     ),
 }

@@ -464,3 +464,10 @@ ARCHIVE_MANIFEST_COLUMNS: tuple[str, ...] = (
     "verified_at",
 )  # fmt: skip
 """Columns of `intel_archive_manifest` (one row per verified archive month), in table order."""
+
+ARCHIVE_PARTS_TABLE = "intel_archive_parts"
+ARCHIVE_PARTS_COLUMNS: tuple[str, ...] = (
+    "table_name", "day", "object_url", "row_count", "size_bytes", "schema_fingerprint",
+    "verified_at",
+)  # fmt: skip
+"""Columns of `intel_archive_parts` (one verified day part per snapshot table and day)."""

@@ -169,6 +169,31 @@ class ArchiveStore(dg.ConfigurableResource):
             raise ArchiveError(f"cannot read {self.object_url(relative_key)}: {error}") from error
         return StoredObject(self.object_url(relative_key), size, metadata)
 
+    @contextmanager
+    def local_copy(self, relative_key: str) -> Iterator[Path]:
+        """The object as a local file for the block (the object itself in a folder store).
+
+        Raises:
+            ArchiveError: There is no such object.
+        """
+        if not self.is_s3:
+            path = Path(self.key(relative_key))
+            if not path.is_file():
+                raise ArchiveError(f"no archive object at {self.object_url(relative_key)}")
+            yield path
+            return
+        bucket, _ = self._bucket_prefix()
+        with tempfile.TemporaryDirectory(prefix="intel-archive-") as scratch:
+            local = Path(scratch) / "part.parquet"
+            try:
+                self.s3_client().download_file(  # type: ignore[attr-defined]
+                    bucket, self.key(relative_key), str(local)
+                )
+            except botocore.exceptions.ClientError as error:
+                url = self.object_url(relative_key)
+                raise ArchiveError(f"cannot read {url}: {error}") from error
+            yield local
+
     def read_table(self, relative_key: str, columns: list[str] | None = None) -> pa.Table:
         """The object's rows (only `columns` if given). Meant for small objects.
 

@@ -65,25 +65,47 @@ FROM (
 {_LATEST_FIRST}
 """
 
-_VIDEO_HOURS = f"""
-WITH latest AS (
-    SELECT DISTINCT ON (game_key, hour_start, video_id) *,
-        count(*) OVER hour AS snapshot_count, max(collected_at) OVER hour AS last_video_at
-    FROM ({_IN_WINDOW}) AS in_window
-    WINDOW hour AS (PARTITION BY game_key, hour_start)
-    {_LATEST_FIRST}
-),
-resolved AS (
-    SELECT l.game_key, l.hour_start, l.view_count, l.is_short, l.duration_seconds,
-        l.snapshot_count, l.last_video_at,
-        CASE WHEN l.language_source IS NULL THEN t.language ELSE l.language END AS language,
-        CASE WHEN l.like_count IS NOT NULL AND l.view_count > 0 THEN
-            least((l.like_count + coalesce(l.comment_count, 0))::float8 / l.view_count, 1.0)
-        END AS engagement
+# Each (game, hour, video)'s latest row comes from one sort that Postgres splits over parallel
+# workers (the "C" collation compares bytes: equal values are equal in every collation, and the
+# order only decides which row is first in a group). The hour's aggregates are taken from those
+# rows before anything is joined to them, so the joins (snapshot counts and languages, one row
+# per game and hour each) touch hours, never rows.
+_LATEST = f"""
+SELECT DISTINCT ON (game_key COLLATE "C", hour_start, video_id COLLATE "C")
+    game_key, hour_start, video_id, collected_at, view_count, like_count, comment_count,
+    duration_seconds, is_short, language, language_source
+FROM ({_IN_WINDOW}) AS in_window
+ORDER BY game_key COLLATE "C", hour_start, video_id COLLATE "C", collected_at DESC,
+    view_count DESC NULLS LAST
+"""
+
+# The language of a latest row stored before collection resolved languages, from the rows
+# resolved in Python (`resolve_languages`) and passed as arrays.
+_RESOLVED_HERE = """
+    CASE WHEN l.language_source IS NULL THEN t.language ELSE l.language END AS language
     FROM latest AS l
     LEFT JOIN unnest(%(t_game)s::text[], %(t_at)s::timestamptz[], %(t_video)s::text[],
         %(t_code)s::text[]) AS t(game_key, collected_at, video_id, language)
         USING (game_key, collected_at, video_id)
+"""
+_RESOLVED_BEFORE = """
+    l.language
+    FROM latest AS l
+"""
+
+_VIDEO_HOURS = f"""
+WITH latest AS ({_LATEST}),
+resolved AS (
+    SELECT l.game_key, l.hour_start, l.view_count, l.is_short, l.duration_seconds,
+        CASE WHEN l.like_count IS NOT NULL AND l.view_count > 0 THEN
+            least((l.like_count + coalesce(l.comment_count, 0))::float8 / l.view_count, 1.0)
+        END AS engagement,
+        {{language}}
+),
+snapshots AS (
+    SELECT game_key, {_HOUR} AS hour_start, count(*) AS snapshot_count,
+        max(collected_at) AS last_video_at
+    FROM video_snapshots WHERE {_WINDOW} GROUP BY 1, 2
 ),
 languages AS (
     SELECT game_key, hour_start, jsonb_object_agg(language, n)::text AS language_distribution,
@@ -93,23 +115,23 @@ languages AS (
         WHERE language IS NOT NULL GROUP BY 1, 2, 3
     ) AS by_language
     GROUP BY 1, 2
+),
+hours AS (
+    SELECT game_key, hour_start,
+        count(*) AS video_count,
+        avg(view_count)::float8 AS avg_views,
+        coalesce(sum(view_count), 0)::bigint AS total_views,
+        avg(engagement) AS avg_engagement,
+        count(*) FILTER (WHERE is_short) AS shorts_count,
+        avg(view_count) FILTER (WHERE is_short)::float8 AS shorts_avg_views,
+        avg(view_count) FILTER (WHERE NOT is_short)::float8 AS longform_avg_views,
+        avg(duration_seconds)::float8 AS avg_duration_seconds
+    FROM resolved GROUP BY 1, 2
 )
-SELECT r.game_key, r.hour_start,
-    count(*) AS video_count,
-    avg(r.view_count)::float8 AS avg_views,
-    coalesce(sum(r.view_count), 0)::bigint AS total_views,
-    avg(r.engagement) AS avg_engagement,
-    count(*) FILTER (WHERE r.is_short) AS shorts_count,
-    avg(r.view_count) FILTER (WHERE r.is_short)::float8 AS shorts_avg_views,
-    avg(r.view_count) FILTER (WHERE NOT r.is_short)::float8 AS longform_avg_views,
-    avg(r.duration_seconds)::float8 AS avg_duration_seconds,
-    min(g.language_distribution) AS language_distribution,
-    min(g.dominant_language) AS dominant_language,
-    min(r.snapshot_count) AS snapshot_count,
-    min(r.last_video_at) AS last_video_at
-FROM resolved AS r
+SELECT h.*, g.language_distribution, g.dominant_language, s.snapshot_count, s.last_video_at
+FROM hours AS h
+JOIN snapshots AS s USING (game_key, hour_start)
 LEFT JOIN languages AS g USING (game_key, hour_start)
-GROUP BY 1, 2
 """
 
 _STREAM_HOURS = f"""
@@ -185,8 +207,9 @@ def read_hour_inputs(
         resolved = unresolved.assign(
             code=resolve_languages(unresolved, detections)["language"]
         ).dropna(subset=["code"])
+        language = _RESOLVED_HERE if len(unresolved) else _RESOLVED_BEFORE
         cur.execute(
-            _VIDEO_HOURS,
+            _VIDEO_HOURS.replace("{language}", language),
             {
                 **window,
                 "t_game": resolved["game_key"].to_list(),
@@ -255,6 +278,20 @@ def compute_hourly_metrics(
         whose counts are missing or hidden; viral figures are 0 and the optimal duration bucket
         missing where no analysis was valid then.
     """
+    hours = _hours_of(inputs)
+    if hours is None:
+        return pd.DataFrame({c: pd.Series(dtype="object") for c in HOURLY_COLUMNS})
+    _join_analyses(hours, analyses, max_analysis_age)
+    hours["category_key"] = hours["game_key"]
+    ordered = hours.sort_values(["hour_start", "category_key"], kind="stable")
+    return ordered[[*HOURLY_COLUMNS, "has_viral_analysis"]].reset_index(drop=True)
+
+
+def _hours_of(inputs: HourInputs) -> pd.DataFrame | None:
+    """The video and stream aggregates side by side per (game, hour), counts filled.
+
+    None when the window has neither.
+    """
     parts: list[pd.DataFrame] = []
     for part in (inputs.videos, inputs.streams):
         if part.empty:
@@ -265,7 +302,7 @@ def compute_hourly_metrics(
                 part[column] = pd.to_datetime(part[column], utc=True)
         parts.append(part.set_index(["game_key", "hour_start"]))
     if not parts:
-        return pd.DataFrame({c: pd.Series(dtype="object") for c in HOURLY_COLUMNS})
+        return None
     hours = pd.concat(parts, axis=1).reset_index()
     for column in HOURLY_COLUMNS:
         if column not in hours.columns:
@@ -286,8 +323,12 @@ def compute_hourly_metrics(
         hours[column] = hours[column].round().astype("int64")
     hours["longform_count"] = hours["video_count"] - hours["shorts_count"]
     hours["language_distribution"] = hours["language_distribution"].fillna("{}")
+    return hours
 
-    viral = _analysis_valid_at(hours, analyses, "viral", max_analysis_age)
+
+def _join_analyses(hours: pd.DataFrame, analyses: pd.DataFrame, max_age: timedelta) -> None:
+    """Add the viral figures and optimal duration valid at each hour's end to `hours`."""
+    viral = _analysis_valid_at(hours, analyses, "viral", max_age)
     viral_results = viral.set_index(["game_key", "hour_start"])["result"]
     keys = pd.MultiIndex.from_frame(hours[["game_key", "hour_start"]])
     aligned = viral_results.reindex(keys)
@@ -298,14 +339,11 @@ def compute_hourly_metrics(
     hours["rising_count"] = hours["rising_count"].round().astype("int64")
     hours["has_viral_analysis"] = [isinstance(r, dict) for r in aligned]
 
-    formats = _analysis_valid_at(hours, analyses, "format", max_analysis_age)
+    formats = _analysis_valid_at(hours, analyses, "format", max_age)
     format_results = formats.set_index(["game_key", "hour_start"])["result"].reindex(keys)
     hours["optimal_duration_bucket"] = [
         r.get("optimal_duration_range") if isinstance(r, dict) else None for r in format_results
     ]
-    hours["category_key"] = hours["game_key"]
-    ordered = hours.sort_values(["hour_start", "category_key"], kind="stable")
-    return ordered[[*HOURLY_COLUMNS, "has_viral_analysis"]].reset_index(drop=True)
 
 
 class HourlyMetricsConfig(dg.Config):
@@ -335,6 +373,35 @@ def _read_analyses(
     return frame
 
 
+def _window_rows(
+    warehouse: PostgresWarehouse, start: datetime, end: datetime, config: HourlyMetricsConfig
+) -> tuple[pd.DataFrame, dict[str, int]]:
+    """The window's `intel_hourly_metrics` rows, aggregated `chunk_hours` at a time.
+
+    Also returns what was read: video and stream snapshot rows, languages resolved here.
+    """
+    max_age = timedelta(hours=config.analysis_max_age_hours)
+    analyses = _read_analyses(warehouse, start, end, max_age)
+    chunks: list[pd.DataFrame] = []
+    read = {
+        "video_snapshot_rows_read": 0,
+        "stream_snapshot_rows_read": 0,
+        "languages_resolved_in_rollup": 0,
+    }
+    detections: dict[LanguageKey, tuple[str | None, str]] = {}
+    chunk_start = start
+    while chunk_start < end:
+        chunk_end = min(chunk_start + timedelta(hours=config.chunk_hours), end)
+        inputs = read_hour_inputs(warehouse, chunk_start, chunk_end, detections)
+        if len(inputs.videos):
+            read["video_snapshot_rows_read"] += int(inputs.videos["snapshot_count"].sum())
+        read["stream_snapshot_rows_read"] += inputs.stream_rows
+        read["languages_resolved_in_rollup"] += inputs.resolved_here
+        chunks.append(compute_hourly_metrics(inputs, analyses, max_analysis_age=max_age))
+        chunk_start = chunk_end
+    return (pd.concat(chunks, ignore_index=True) if chunks else pd.DataFrame()), read
+
+
 @dg.asset(
     partitions_def=hourly_partitions,
     deps=[*COLLECTION_DEPS, *ANALYSIS_HISTORY_DEPS],
@@ -355,24 +422,8 @@ def hourly_metrics(
     stale rows.
     """
     window = context.partition_time_window
-    max_age = timedelta(hours=config.analysis_max_age_hours)
     started = time.monotonic()
-    analyses = _read_analyses(warehouse, window.start, window.end, max_age)
-    chunks: list[pd.DataFrame] = []
-    snapshot_rows = 0
-    stream_rows = 0
-    resolved_here = 0
-    detections: dict[LanguageKey, tuple[str | None, str]] = {}
-    chunk_start = window.start
-    while chunk_start < window.end:
-        chunk_end = min(chunk_start + timedelta(hours=config.chunk_hours), window.end)
-        inputs = read_hour_inputs(warehouse, chunk_start, chunk_end, detections)
-        snapshot_rows += int(inputs.videos["snapshot_count"].sum()) if len(inputs.videos) else 0
-        stream_rows += inputs.stream_rows
-        resolved_here += inputs.resolved_here
-        chunks.append(compute_hourly_metrics(inputs, analyses, max_analysis_age=max_age))
-        chunk_start = chunk_end
-    rows = pd.concat(chunks, ignore_index=True) if chunks else pd.DataFrame()
+    rows, read = _window_rows(warehouse, window.start, window.end, config)
     computed = time.monotonic()
     written = warehouse.replace_rows(
         "intel_hourly_metrics",
@@ -381,32 +432,27 @@ def hourly_metrics(
         scope=RowScope(time_column="hour_start", start=window.start, end=window.end),
     )
     finished = time.monotonic()
-    hours_in_window = int((window.end - window.start) / timedelta(hours=1))
-    without_viral = (
-        rows.loc[~rows["has_viral_analysis"].astype(bool), ["category_key", "hour_start"]]
-        if not rows.empty
-        else pd.DataFrame(columns=["category_key", "hour_start"])
-    )
-    if len(without_viral):
+    without_viral = int((~rows["has_viral_analysis"].astype(bool)).sum()) if not rows.empty else 0
+    if without_viral:
         context.log.warning(
-            f"{len(without_viral)} game-hours had no viral analysis valid then "
+            f"{without_viral} game-hours had no viral analysis valid then "
             f"(none within {config.analysis_max_age_hours} h before the hour's end): "
             "their viral figures are 0"
         )
     return dg.MaterializeResult(
         metadata={
             "dagster/row_count": dg.MetadataValue.int(written),
-            "hours_in_window": dg.MetadataValue.int(hours_in_window),
+            "hours_in_window": dg.MetadataValue.int(
+                int((window.end - window.start) / timedelta(hours=1))
+            ),
             "hours_with_data": dg.MetadataValue.int(
                 int(rows["hour_start"].nunique()) if not rows.empty else 0
             ),
             "games": dg.MetadataValue.int(
                 int(rows["category_key"].nunique()) if not rows.empty else 0
             ),
-            "video_snapshot_rows_read": dg.MetadataValue.int(snapshot_rows),
-            "stream_snapshot_rows_read": dg.MetadataValue.int(stream_rows),
-            "languages_resolved_in_rollup": dg.MetadataValue.int(resolved_here),
-            "game_hours_without_viral_analysis": dg.MetadataValue.int(len(without_viral)),
+            **{name: dg.MetadataValue.int(value) for name, value in read.items()},
+            "game_hours_without_viral_analysis": dg.MetadataValue.int(without_viral),
             "window_start": dg.MetadataValue.text(window.start.isoformat()),
             "window_end": dg.MetadataValue.text(window.end.isoformat()),
             "read_and_compute_seconds": dg.MetadataValue.float(round(computed - started, 3)),

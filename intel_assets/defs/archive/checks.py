@@ -82,6 +82,47 @@ def postgres_rows(warehouse: PostgresWarehouse, table: ArchivedTable, month: dat
     return int(rows[0]["n"])
 
 
+def _row_count_problems(
+    warehouse: PostgresWarehouse,
+    month: date,
+    manifest: dict[str, dict],
+    footers: dict[str, tuple[int, bool] | str],
+) -> tuple[list[str], int, int]:
+    """Where the month's object, manifest and Postgres disagree, per table.
+
+    Returns:
+        The problems, the rows archived, and how many tables Postgres holds fewer rows of than
+        the archive (pruned since).
+    """
+    problems: list[str] = []
+    pruned = 0
+    archived_rows = 0
+    for table in ARCHIVED_TABLES:
+        recorded = manifest.get(table.name)
+        footer = footers[table.name]
+        if recorded is None:
+            problems.append(f"{table.name}: the manifest has no {month:%Y-%m}")
+            continue
+        if isinstance(footer, str):
+            problems.append(f"{table.name}: {footer}")
+            continue
+        in_postgres = postgres_rows(warehouse, table, month)
+        archived_rows += footer[0]
+        if footer[0] != recorded["row_count"]:
+            problems.append(
+                f"{table.name}: the object holds {footer[0]} rows, the manifest says "
+                f"{recorded['row_count']}"
+            )
+        elif in_postgres > footer[0]:
+            problems.append(
+                f"{table.name}: Postgres holds {in_postgres} rows of {month:%Y-%m}, the "
+                f"archive {footer[0]}"
+            )
+        elif in_postgres < footer[0]:
+            pruned += 1
+    return problems, archived_rows, pruned
+
+
 @dg.multi_asset_check(
     specs=[ROW_COUNTS_MATCH, SCHEMA_AS_DECLARED], can_subset=True, name="monthly_archive_checks"
 )
@@ -111,32 +152,7 @@ def monthly_archive_checks(
         "tables_checked": dg.MetadataValue.int(len(ARCHIVED_TABLES)),
     }
     if ROW_COUNTS_MATCH in selected:
-        problems: list[str] = []
-        pruned = 0
-        archived_rows = 0
-        for table in ARCHIVED_TABLES:
-            recorded = manifest.get(table.name)
-            footer = footers[table.name]
-            if recorded is None:
-                problems.append(f"{table.name}: the manifest has no {month:%Y-%m}")
-                continue
-            if isinstance(footer, str):
-                problems.append(f"{table.name}: {footer}")
-                continue
-            in_postgres = postgres_rows(warehouse, table, month)
-            archived_rows += footer[0]
-            if footer[0] != recorded["row_count"]:
-                problems.append(
-                    f"{table.name}: the object holds {footer[0]} rows, the manifest says "
-                    f"{recorded['row_count']}"
-                )
-            elif in_postgres > footer[0]:
-                problems.append(
-                    f"{table.name}: Postgres holds {in_postgres} rows of {month:%Y-%m}, the "
-                    f"archive {footer[0]}"
-                )
-            elif in_postgres < footer[0]:
-                pruned += 1
+        problems, archived_rows, pruned = _row_count_problems(warehouse, month, manifest, footers)
         yield check_result(
             ROW_COUNTS_MATCH,
             problems,
@@ -176,10 +192,16 @@ def _partitions(warehouse: PostgresWarehouse) -> set[tuple[str, date]]:
 
 
 def _archived(warehouse: PostgresWarehouse) -> set[tuple[str, date]]:
-    """(snapshot table, month) of every snapshot month the manifest records."""
+    """(snapshot table, month) of every snapshot month the manifest or a day part records.
+
+    Retention drops a month on the strength of its day parts only when every day with rows has
+    a verified part, so a month with parts recorded is in the archive.
+    """
     rows = warehouse.fetch_dicts(
-        "SELECT table_name, month FROM intel_archive_manifest WHERE table_name = ANY(%s)",
-        ([t.name for t in SNAPSHOT_TABLES],),
+        "SELECT table_name, month FROM intel_archive_manifest WHERE table_name = ANY(%s)"
+        " UNION SELECT table_name, date_trunc('month', day)::date FROM intel_archive_parts"
+        " WHERE table_name = ANY(%s)",
+        ([t.name for t in SNAPSHOT_TABLES], [t.name for t in SNAPSHOT_TABLES]),
     )
     return {(str(r["table_name"]), r["month"]) for r in rows}
 

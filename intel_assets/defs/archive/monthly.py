@@ -1,71 +1,145 @@
 """`monthly_archive[month]`: each table's month as one zstd Parquet file, verified, then recorded.
 
-For every archived table the month's rows are streamed from Postgres (a server-side cursor in
-one REPEATABLE READ snapshot, so the count and the rows agree) in Arrow record batches into a
-Parquet file with the table's declared schema. The file is published whole to the archive store
-at `<root>/table=<name>/month=YYYY-MM/part-0.parquet`; its footer is then read back from the
+The snapshot tables were archived day by day as each day closed (`daily_archive`): their month
+file is compacted from the month's verified day parts, row group by row group, in day order
+(key order within each day). A day whose part is missing, unreadable or no longer holds the
+rows Postgres holds (its count differs) is read from Postgres instead, in the same snapshot. The
+other tables are small and change during the month (rollups are recomputed); their month is
+streamed from Postgres (a server-side cursor in one REPEATABLE READ snapshot, so the count and
+the rows agree) in Arrow record batches. Each file is published whole to the archive store at
+`<root>/table=<name>/month=YYYY-MM/part-0.parquet`; its footer is then read back from the
 store and its row count and schema checked against Postgres before the month is recorded in
-`intel_archive_manifest`, the only thing retention trusts.
+`intel_archive_manifest`, the only thing retention trusts for a month.
 """
 
-import hashlib
 import time
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 
 import dagster as dg
-import pandas as pd
+import psycopg
+import pyarrow as pa
 import pyarrow.parquet as pq
 from psycopg import sql
 
 from intel_assets.contracts.tables import ARCHIVE_MANIFEST_COLUMNS
-from intel_assets.defs.aggregation.common import COLLECTION_DEPS, markdown_preview
+from intel_assets.defs.aggregation.common import COLLECTION_DEPS
+from intel_assets.defs.archive.daily import day_bounds, part_key
+from intel_assets.defs.archive.objects import (
+    DEFAULT_BATCH_ROWS,
+    ArchiveConfig,
+    ArchivedObject,
+    KeepPrevious,
+    archive_each,
+    archive_metadata,
+    record_object,
+    recorded_rows,
+    schema_fingerprint,
+    verify_object,
+    write_parquet,
+)
 from intel_assets.defs.archive.tables import ARCHIVED_TABLES, ArchivedTable, record_batches
 from intel_assets.partitions import monthly_partitions
 from intel_assets.resources.archive import ArchiveError, ArchiveStore
-from intel_assets.resources.warehouse import PostgresWarehouse, RowScope
+from intel_assets.resources.warehouse import PostgresWarehouse
 
-DEFAULT_BATCH_ROWS = 50_000
-
-
-def schema_fingerprint(table: ArchivedTable) -> str:
-    """A short hash of the declared schema: equal fingerprints, same columns and types."""
-    return hashlib.sha256(table.schema.to_string(show_schema_metadata=False).encode()).hexdigest()[
-        :16
-    ]
+__all__ = ["monthly_archive", "schema_fingerprint"]
 
 
-@dataclass(frozen=True)
-class TableMonthArchive:
-    """What archiving one table's month did.
+@dataclass
+class MonthSource:
+    """Where a month's rows come from: how many there are, and their batches in file order.
 
     Attributes:
-        table: The table.
-        month: First day of the month.
-        archived: Whether a verified object now holds the month (and the manifest says so).
-        row_count: Rows in the object (the rows Postgres held, when archived).
-        size_bytes: Size of the object.
-        object_url: Where the object is.
-        seconds: Time taken.
-        note: Why the month was not archived, if it was not.
+        expected: Rows Postgres holds for the month (in the reading transaction's snapshot).
+        batches: The month's record batches, in the order the file holds them.
+        days_from_parts: Days whose rows come from verified day parts.
     """
 
-    table: str
-    month: date
-    archived: bool
-    row_count: int
-    size_bytes: int
-    object_url: str
-    seconds: float
-    note: str = ""
+    expected: int
+    batches: Callable[[], Iterator[pa.RecordBatch]]
+    days_from_parts: int = 0
 
 
-def _archived_row_count(warehouse: PostgresWarehouse, table: str, month: date) -> int | None:
-    rows = warehouse.fetch_dicts(
-        "SELECT row_count FROM intel_archive_manifest WHERE table_name = %s AND month = %s",
-        (table, month),
+def day_counts(
+    conn: psycopg.Connection, table: ArchivedTable, start: date | datetime, end: date | datetime
+) -> dict[date, int]:
+    """Rows per UTC day of the table's time column in `[start, end)`, as `conn` sees them."""
+    query = sql.SQL(
+        "SELECT ({c} AT TIME ZONE 'UTC')::date, count(*) FROM {t} "
+        "WHERE {c} >= %s AND {c} < %s GROUP BY 1"
+    ).format(c=sql.Identifier(table.time_column), t=sql.Identifier(table.name))
+    return {day: int(n) for day, n in conn.execute(query, (start, end)).fetchall()}
+
+
+def current_parts(
+    warehouse: PostgresWarehouse, store: ArchiveStore, table: ArchivedTable, counts: dict[date, int]
+) -> set[date]:
+    """The days of `counts` whose recorded part still holds exactly the day's rows.
+
+    A part counts when `intel_archive_parts` records it with the declared schema and the day's
+    row count, and its footer, read back from the store, agrees.
+    """
+    recorded = warehouse.fetch_dicts(
+        "SELECT day, row_count FROM intel_archive_parts "
+        "WHERE table_name = %s AND day = ANY(%s) AND schema_fingerprint = %s",
+        (table.name, list(counts), schema_fingerprint(table)),
     )
-    return int(rows[0]["row_count"]) if rows else None
+    current = set()
+    for row in recorded:
+        day = row["day"]
+        if int(row["row_count"]) != counts[day]:
+            continue
+        try:
+            verify_object(store, table, part_key(table, day), counts[day])
+        except ArchiveError:
+            continue
+        current.add(day)
+    return current
+
+
+def _part_batches(
+    store: ArchiveStore, table: ArchivedTable, day: date, batch_rows: int
+) -> Iterator[pa.RecordBatch]:
+    with store.local_copy(part_key(table, day)) as path:
+        for batch in pq.ParquetFile(path).iter_batches(batch_size=batch_rows):
+            yield pa.RecordBatch.from_arrays(batch.columns, schema=table.schema)
+
+
+def month_source(
+    conn: psycopg.Connection,
+    warehouse: PostgresWarehouse,
+    store: ArchiveStore,
+    table: ArchivedTable,
+    month: date,
+    batch_rows: int,
+) -> MonthSource:
+    """The month's rows: from verified day parts where current, else from Postgres."""
+    start, end = table.bounds(month)
+    if not table.partitioned:
+        count = sql.SQL("SELECT count(*) FROM {} WHERE {}").format(
+            sql.Identifier(table.name), table.range_condition()
+        )
+        counted = conn.execute(count, (start, end)).fetchone()
+        return MonthSource(
+            int(counted[0]) if counted else 0,
+            lambda: record_batches(conn, warehouse.url, table, start, end, batch_rows=batch_rows),
+        )
+    counts = day_counts(conn, table, start, end)
+    from_parts = current_parts(warehouse, store, table, counts) if counts else set()
+
+    def batches() -> Iterator[pa.RecordBatch]:
+        for day in sorted(counts):
+            if day in from_parts:
+                yield from _part_batches(store, table, day, batch_rows)
+            else:
+                low, high = day_bounds(day)
+                yield from record_batches(
+                    conn, warehouse.url, table, low, high, batch_rows=batch_rows
+                )
+
+    return MonthSource(sum(counts.values()), batches, len(from_parts))
 
 
 def archive_table_month(
@@ -75,99 +149,53 @@ def archive_table_month(
     month: date,
     *,
     batch_rows: int = DEFAULT_BATCH_ROWS,
-) -> TableMonthArchive:
+) -> ArchivedObject:
     """Write, publish, verify and record one table's month.
 
     A month that Postgres now holds fewer rows of than its verified archive (retention pruned
-    it) is not rewritten: the archive is the only full copy. That is reported, not raised.
+    it) is not rewritten: the archive is the only full copy.
 
     Raises:
+        KeepPrevious: Postgres holds fewer rows than the verified month file.
         ArchiveError: The object read back from the store is not the rows Postgres holds; the
             month is then not recorded as archived.
     """
     started = time.monotonic()
     month = month.replace(day=1)
-    start, end = table.bounds(month)
     key = table.object_key(month)
-    url = store.object_url(key)
-    previous = _archived_row_count(warehouse, table.name, month)
-    count_query = sql.SQL("SELECT count(*) FROM {} WHERE {}").format(
-        sql.Identifier(table.name), table.range_condition()
-    )
+    previous = recorded_rows(warehouse, "intel_archive_manifest", table.name, month)
     with store.new_object(key) as local:
         with warehouse.connection() as conn:
             conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
-            counted = conn.execute(count_query, (start, end)).fetchone()
-            expected = int(counted[0]) if counted else 0
-            if previous is not None and expected < previous:
-                # Leaving the block by exception would be an error; raise a private signal.
-                raise _KeepPrevious(expected, previous)
-            written = 0
-            with pq.ParquetWriter(local, table.schema, compression="zstd") as writer:
-                for batch in record_batches(
-                    conn, warehouse.url, table, start, end, batch_rows=batch_rows
-                ):
-                    writer.write_batch(batch)
-                    written += batch.num_rows
-        if written != expected:
-            raise ArchiveError(f"{table.name} {month:%Y-%m}: wrote {written} of {expected} rows")
-    stored = store.stored_object(key)
-    if stored.metadata.num_rows != expected:
-        raise ArchiveError(
-            f"{url}: footer says {stored.metadata.num_rows} rows, Postgres holds {expected}"
-        )
-    if not stored.metadata.schema.to_arrow_schema().equals(table.schema, check_metadata=False):
-        raise ArchiveError(f"{url}: schema differs from the declared schema of {table.name}")
-    warehouse.replace_rows(
-        "intel_archive_manifest",
-        ARCHIVE_MANIFEST_COLUMNS,
-        [
-            (
-                table.name,
-                month,
-                url,
-                expected,
-                stored.size_bytes,
-                schema_fingerprint(table),
-                datetime.now(UTC),
+            source = month_source(conn, warehouse, store, table, month, batch_rows)
+            if previous is not None and source.expected < previous:
+                raise KeepPrevious(source.expected, previous)
+            written = write_parquet(local, table.schema, source.batches())
+        if written != source.expected:
+            raise ArchiveError(
+                f"{table.name} {month:%Y-%m}: wrote {written} of {source.expected} rows"
             )
-        ],
-        scope=RowScope(equals={"table_name": table.name, "month": month}),
+    stored = verify_object(store, table, key, source.expected)
+    record_object(
+        warehouse, "intel_archive_manifest", ARCHIVE_MANIFEST_COLUMNS, table, month, stored
     )
-    return TableMonthArchive(
+    return ArchivedObject(
         table=table.name,
-        month=month,
+        period=month,
         archived=True,
-        row_count=expected,
+        row_count=source.expected,
         size_bytes=stored.size_bytes,
-        object_url=url,
+        object_url=stored.url,
         seconds=round(time.monotonic() - started, 3),
+        days_from_parts=source.days_from_parts,
     )
-
-
-class _KeepPrevious(Exception):
-    """Postgres holds fewer rows than the verified archive: keep the archive as it is."""
-
-    def __init__(self, in_postgres: int, archived: int) -> None:
-        super().__init__(f"Postgres holds {in_postgres} rows, the archive {archived}")
-        self.in_postgres = in_postgres
-        self.archived = archived
-
-
-class MonthlyArchiveConfig(dg.Config):
-    """How `monthly_archive` streams a month.
-
-    Attributes:
-        batch_rows: Rows per Arrow record batch (and Parquet row group); bounds memory.
-    """
-
-    batch_rows: int = DEFAULT_BATCH_ROWS
 
 
 @dg.asset(
     partitions_def=monthly_partitions,
     deps=[
         *COLLECTION_DEPS,
+        "daily_archive",
         "hourly_metrics",
         "daily_rollup",
         "duration_performance",
@@ -182,7 +210,7 @@ class MonthlyArchiveConfig(dg.Config):
 )
 def monthly_archive(
     context: dg.AssetExecutionContext,
-    config: MonthlyArchiveConfig,
+    config: ArchiveConfig,
     warehouse: PostgresWarehouse,
     archive: ArchiveStore,
 ) -> dg.MaterializeResult:
@@ -190,67 +218,20 @@ def monthly_archive(
 
     Hive-style keys `table=<name>/month=YYYY-MM/part-0.parquet` below the archive root, so
     DuckDB (`read_parquet('<root>/table=*/month=*/*.parquet', hive_partitioning = true)`) and
-    pandas read them with no project code. A table whose object cannot be written or verified
-    is not recorded in the manifest; the run then fails after trying every table.
+    pandas read them with no project code. The snapshot tables' files are compacted from their
+    verified day parts. A table whose object cannot be written or verified is not recorded in
+    the manifest; the run then fails after trying every table.
     """
     month = context.partition_time_window.start.date()
-    outcomes: list[TableMonthArchive] = []
-    failures: dict[str, str] = {}
-    for table in ARCHIVED_TABLES:
-        started = time.monotonic()
-        try:
-            outcome = archive_table_month(
-                warehouse, archive, table, month, batch_rows=config.batch_rows
-            )
-        except _KeepPrevious as kept:
-            note = f"kept the verified archive: {kept}"
-            context.log.warning(f"{table.name} {month:%Y-%m}: {note}")
-            outcome = TableMonthArchive(
-                table=table.name,
-                month=month,
-                archived=False,
-                row_count=kept.archived,
-                size_bytes=0,
-                object_url=archive.object_url(table.object_key(month)),
-                seconds=round(time.monotonic() - started, 3),
-                note=note,
-            )
-        except Exception as error:
-            # Try the other tables; this one stays unrecorded and the run fails below.
-            context.log.error(f"{table.name} {month:%Y-%m} not archived: {error!r}")
-            failures[table.name] = type(error).__name__
-            continue
-        context.log.info(
-            f"{table.name} {month:%Y-%m}: {outcome.row_count} rows, {outcome.size_bytes} bytes "
-            f"at {outcome.object_url}"
-        )
-        outcomes.append(outcome)
-    summary = pd.DataFrame(
-        [
-            {
-                "table": o.table,
-                "archived": o.archived,
-                "rows": o.row_count,
-                "bytes": o.size_bytes,
-                "seconds": o.seconds,
-                "note": o.note,
-            }
-            for o in outcomes
-        ]
+    outcomes, failures = archive_each(
+        context,
+        month,
+        ARCHIVED_TABLES,
+        lambda t: archive_table_month(warehouse, archive, t, month, batch_rows=config.batch_rows),
+        lambda t: archive.object_url(t.object_key(month)),
     )
-    metadata: dict[str, dg.RawMetadataValue] = {
-        "month": dg.MetadataValue.text(f"{month:%Y-%m}"),
-        "tables_archived": dg.MetadataValue.int(sum(o.archived for o in outcomes)),
-        "dagster/row_count": dg.MetadataValue.int(sum(o.row_count for o in outcomes if o.archived)),
-        "bytes_archived": dg.MetadataValue.int(sum(o.size_bytes for o in outcomes)),
-        "archive_root": dg.MetadataValue.text(archive.object_url("")),
-        "tables": markdown_preview(summary, rows=len(ARCHIVED_TABLES)),
-    }
-    for o in outcomes:
-        metadata[f"rows_{o.table}"] = dg.MetadataValue.int(o.row_count)
-    if failures:
-        raise dg.Failure(
-            description=f"not archived: {', '.join(f'{t} ({e})' for t, e in failures.items())}",
-            metadata=metadata,
-        )
+    metadata = archive_metadata(outcomes, failures, len(ARCHIVED_TABLES))
+    metadata["month"] = dg.MetadataValue.text(f"{month:%Y-%m}")
+    metadata["archive_root"] = dg.MetadataValue.text(archive.object_url(""))
+    metadata["days_from_parts"] = dg.MetadataValue.int(sum(o.days_from_parts for o in outcomes))
     return dg.MaterializeResult(metadata=metadata)

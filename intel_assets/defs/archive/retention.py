@@ -10,8 +10,11 @@ month, stay. Nothing is deleted on the strength of a date alone:
   holds exactly the rows about to be deleted (compared row for row, read back from the store,
   in the same REPEATABLE READ transaction as the DELETE).
 - Snapshot months wholly past their window are dropped as partitions (DETACH + DROP of
-  `video_snapshots_YYYY_MM`, never row by row), and only where the manifest's row count, the
-  archived file's footer and the partition's row count agree.
+  `video_snapshots_YYYY_MM`, never row by row), and only where the archive holds every row:
+  the manifest's row count, the archived month file's footer and the partition's row count
+  agree, or else every day of the partition with rows has a verified day part
+  (`intel_archive_parts`, its footer read back from the store) holding exactly that day's
+  rows. A day counts as archived only through its verified part.
 
 Everything kept because the archive lacks it (never archived, or changed since) is reported.
 """
@@ -22,11 +25,14 @@ from datetime import UTC, date, datetime, timedelta
 
 import dagster as dg
 import pandas as pd
+import psycopg
 import pyarrow as pa
 import pyarrow.compute as pc
 from psycopg import sql
 
 from intel_assets.defs.aggregation.common import markdown_preview
+from intel_assets.defs.archive.monthly import current_parts, day_counts
+from intel_assets.defs.archive.objects import recorded_rows
 from intel_assets.defs.archive.tables import (
     CHANNEL_GROWTH,
     CHANNEL_SNAPSHOTS,
@@ -163,6 +169,61 @@ def prune_table_rows(
     return outcomes
 
 
+def _month_file_rows(
+    warehouse: PostgresWarehouse, store: ArchiveStore, table: ArchivedTable, month: date
+) -> tuple[int | None, int | None]:
+    """The month's row count in the manifest and in its file's footer (None: missing)."""
+    archived = recorded_rows(warehouse, "intel_archive_manifest", table.name, month)
+    if archived is None:
+        return None, None
+    try:
+        return archived, store.stored_object(table.object_key(month)).metadata.num_rows
+    except ArchiveError:
+        return archived, None
+
+
+def _days_unarchived(
+    conn: psycopg.Connection,
+    warehouse: PostgresWarehouse,
+    store: ArchiveStore,
+    table: ArchivedTable,
+    month: date,
+) -> list[date]:
+    """The partition's days with rows that no verified day part holds exactly."""
+    start, end = table.bounds(month)
+    counts = day_counts(conn, table, start, end)
+    current = current_parts(warehouse, store, table, counts)
+    return sorted(day for day in counts if day not in current)
+
+
+def _keep_reason(
+    conn: psycopg.Connection,
+    warehouse: PostgresWarehouse,
+    store: ArchiveStore,
+    table: ArchivedTable,
+    month: date,
+    rows: int,
+) -> str:
+    """Why the partition must stay ("" if the archive holds every one of its rows).
+
+    Either the month file holds them (the manifest's count, the file's footer and the partition
+    agree), or every day of the partition with rows has a verified part holding that day's rows.
+    """
+    archived, footer_rows = _month_file_rows(warehouse, store, table, month)
+    if archived is not None and rows == archived == footer_rows:
+        return ""
+    missing = _days_unarchived(conn, warehouse, store, table, month)
+    if not missing:
+        return ""
+    if archived is None:
+        month_note = "month not archived"
+    elif footer_rows is None:
+        month_note = "archived object missing or unreadable"
+    else:
+        month_note = f"{rows} rows here, {archived} in the manifest, {footer_rows} in the file"
+    return f"{month_note}; {len(missing)} days without a verified part (first {missing[0]})"
+
+
 def prune_snapshot_months(
     warehouse: PostgresWarehouse,
     store: ArchiveStore,
@@ -171,8 +232,8 @@ def prune_snapshot_months(
 ) -> list[PruneOutcome]:
     """Drop the table's month partitions that end before `cutoff` and are archived.
 
-    A partition goes only if the manifest records its month, the archived file's footer (read
-    from the store) has the manifest's row count, and the partition holds that many rows.
+    A partition goes only if the archive holds all its rows (`_keep_reason`): its month file,
+    or a verified part for each of its days; a day counts only through its verified part.
     """
     children = warehouse.fetch_dicts(
         "SELECT c.relname AS name FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid "
@@ -186,40 +247,24 @@ def prune_snapshot_months(
         if match is None:
             continue
         month = date(int(match.group(1)), int(match.group(2)), 1)
-        _, end = table.bounds(month)
-        if end > cutoff:  # type: ignore[operator]
+        if table.bounds(month)[1] > cutoff:  # type: ignore[operator]
             continue
         partition = sql.Identifier(child["name"])
-        archived = _manifest(warehouse, table.name, month)
-        footer_rows: int | None = None
-        if archived is not None:
-            try:
-                footer_rows = store.stored_object(table.object_key(month)).metadata.num_rows
-            except ArchiveError:
-                footer_rows = None
         with warehouse.connection() as conn:
             # No writer may add rows between the count and the drop.
             conn.execute(sql.SQL("LOCK TABLE {} IN ACCESS EXCLUSIVE MODE").format(partition))
             counted = conn.execute(sql.SQL("SELECT count(*) FROM {}").format(partition)).fetchone()
             rows = int(counted[0]) if counted else 0
-            if archived is None:
-                reason = "month not archived"
-            elif footer_rows is None:
-                reason = "archived object missing or unreadable"
-            elif not rows == archived == footer_rows:
-                reason = f"{rows} rows here, {archived} in the manifest, {footer_rows} in the file"
-            else:
+            reason = _keep_reason(conn, warehouse, store, table, month, rows)
+            if not reason:
                 conn.execute(
                     sql.SQL("ALTER TABLE {} DETACH PARTITION {}").format(
                         sql.Identifier(table.name), partition
                     )
                 )
                 conn.execute(sql.SQL("DROP TABLE {}").format(partition))
-                reason = ""
-        if reason:
-            outcomes.append(PruneOutcome(table.name, month, "kept", rows, reason))
-        else:
-            outcomes.append(PruneOutcome(table.name, month, "dropped", rows))
+        action = "kept" if reason else "dropped"
+        outcomes.append(PruneOutcome(table.name, month, action, rows, reason))
     return outcomes
 
 
@@ -255,7 +300,7 @@ def apply_retention(
     return outcomes
 
 
-@dg.asset(deps=["monthly_archive"], kinds={"postgres"}, group_name="archive")
+@dg.asset(deps=["daily_archive", "monthly_archive"], kinds={"postgres"}, group_name="archive")
 def retention(
     context: dg.AssetExecutionContext,
     config: RetentionConfig,

@@ -139,6 +139,37 @@ def _pieces(
             low = high
 
 
+def _read_pieces(
+    url: str,
+    snapshot: str,
+    table: ArchivedTable,
+    start: date | datetime,
+    end: date | datetime,
+    batches: "queue.Queue[pa.RecordBatch | BaseException | None]",
+    stop: threading.Event,
+) -> None:
+    """The reader thread of `record_batches`: every piece, in the exported snapshot.
+
+    Puts each batch in `batches`, then None, or the error that stopped it (the caller's thread
+    raises it).
+    """
+    try:
+        with adbc.connect(url, autocommit=True) as reader_conn, reader_conn.cursor() as cur:
+            cur.execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
+            cur.execute(f"SET TRANSACTION SNAPSHOT '{snapshot}'")
+            for query, params in _pieces(cur, table, start, end):
+                if stop.is_set():
+                    break
+                cur.execute(query, params)
+                for batch in cur.fetch_record_batch():
+                    if batch.num_rows:
+                        batches.put(batch)
+            cur.execute("COMMIT")
+        batches.put(None)
+    except BaseException as error:  # handed to the caller's thread, which raises it
+        batches.put(error)
+
+
 def record_batches(
     conn: psycopg.Connection,
     url: str,
@@ -171,25 +202,12 @@ def record_batches(
         raise RuntimeError(f"Postgres exported an unexpected snapshot id {snapshot!r}")
     batches: queue.Queue[pa.RecordBatch | BaseException | None] = queue.Queue(maxsize=1)
     stop = threading.Event()
-
-    def read() -> None:
-        try:
-            with adbc.connect(url, autocommit=True) as reader_conn, reader_conn.cursor() as cur:
-                cur.execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
-                cur.execute(f"SET TRANSACTION SNAPSHOT '{snapshot}'")
-                for query, params in _pieces(cur, table, start, end):
-                    if stop.is_set():
-                        break
-                    cur.execute(query, params)
-                    for batch in cur.fetch_record_batch():
-                        if batch.num_rows:
-                            batches.put(batch)
-                cur.execute("COMMIT")
-            batches.put(None)
-        except BaseException as error:  # handed to the caller's thread, which raises it
-            batches.put(error)
-
-    worker = threading.Thread(target=read, name=f"archive-read:{table.name}", daemon=True)
+    worker = threading.Thread(
+        target=_read_pieces,
+        args=(url, snapshot, table, start, end, batches, stop),
+        name=f"archive-read:{table.name}",
+        daemon=True,
+    )
     worker.start()
     try:
         while (item := batches.get()) is not None:

@@ -154,7 +154,10 @@ def latest_snapshots(
     wanted = list(dict.fromkeys(["game_key", "collection_id", *columns]))
     query = sql.SQL(
         "SELECT {columns} FROM {table} AS t JOIN intel_collection_state AS s "
-        "ON s.game_key = t.game_key AND s.last_collection_id = t.collection_id "
+        # From the collection's time on, the primary key holds only the latest collection's
+        # rows (and any a faulty write put later), with no index by collection.
+        "ON s.game_key = t.game_key AND t.collected_at >= s.last_collected_at "
+        "AND s.last_collection_id = t.collection_id "
         "WHERE s.source = %s AND (%s::text IS NULL OR s.game_key = %s)"
     ).format(
         columns=sql.SQL(", ").join(sql.SQL("t.{}").format(sql.Identifier(c)) for c in wanted),

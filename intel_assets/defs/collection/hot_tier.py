@@ -58,10 +58,13 @@ def _stored_snapshot(
     warehouse: PostgresWarehouse, source: Source, state: CollectionState
 ) -> pd.DataFrame:
     table, columns = _TABLES[source]
-    query = sql.SQL("SELECT * FROM {} WHERE game_key = %s AND collection_id = %s").format(
-        sql.Identifier(table)
+    # The collection's time (its rows share it) leads the primary key to them.
+    query = sql.SQL(
+        "SELECT * FROM {} WHERE game_key = %s AND collected_at >= %s AND collection_id = %s"
+    ).format(sql.Identifier(table))
+    frame = warehouse.fetch_frame(
+        query, (state.game_key, state.last_collected_at, state.last_collection_id)
     )
-    frame = warehouse.fetch_frame(query, (state.game_key, state.last_collection_id))
     return frame.reindex(columns=list(columns))
 
 

@@ -166,9 +166,87 @@ def paced_allowance(
 
 def search_share(games: Sequence[GameSchedule], key: str, daily_calls: float) -> float:
     """A game's share of the day's search calls: proportional to 1/priority."""
+    return search_shares(games, daily_calls)[key]
+
+
+def search_shares(games: Sequence[GameSchedule], daily_calls: float) -> dict[str, float]:
+    """Every game's share of the day's search calls (`search_share`), in one pass."""
     weights = {g.key: 1.0 / g.priority for g in games}
     total = sum(weights.values())
-    return daily_calls * weights[key] / total if total else 0.0
+    return {k: daily_calls * w / total if total else 0.0 for k, w in weights.items()}
+
+
+def _due_games(
+    games: Sequence[GameSchedule], now: datetime, skipped: dict[str, str]
+) -> list[tuple[GameSchedule, datetime | None]]:
+    """The games due now with their due time, most urgent first; the others go to `skipped`.
+
+    Never-collected games first, then by priority, then the longest overdue, then by key.
+    """
+    due: list[tuple[tuple[int, int, float], GameSchedule, datetime | None]] = []
+    for game in games:
+        when = due_at(game)
+        if when is not None and when > now:
+            skipped[game.key] = f"not due until {when.isoformat()}"
+            continue
+        never = 0 if game.last_collected_at is None else 1
+        overdue = 0.0 if when is None else (now - when).total_seconds()
+        due.append(((never, game.priority, -overdue), game, when))
+    due.sort(key=lambda item: (item[0], item[1].key))
+    return [(game, when) for _, game, when in due]
+
+
+@dataclass
+class _Pacing:
+    """The tick's paced allowance and planned spend per bucket, and the search shares."""
+
+    allowance: dict[str, float]
+    planned: dict[str, float]
+    fair_search: dict[str, float]
+    fraction: float
+    has_search: bool
+
+    def over(self, cost: Mapping[str, int]) -> list[str]:
+        """The buckets `cost` would take past their paced allowance."""
+        return [
+            b
+            for b, u in cost.items()
+            if u > 0 and self.planned.get(b, 0) + u > self.allowance.get(b, 0)
+        ]
+
+    def fits(self, cost: Mapping[str, int]) -> bool:
+        """Whether every bucket of `cost` (those it spends nothing of too) stays within pace."""
+        return all(self.planned.get(b, 0) + u <= self.allowance.get(b, 0) for b, u in cost.items())
+
+    def refusal(self, cost: Mapping[str, int], buckets: Sequence[str]) -> str:
+        """Why a collection of `cost` is skipped: each bucket's need against its allowance."""
+        return "quota: " + ", ".join(
+            f"{b} needs {cost[b]} with {self.planned.get(b, 0):.0f} of a paced "
+            f"{self.allowance.get(b, 0):.0f} spent"
+            for b in sorted(buckets)
+        )
+
+
+def _pacing(
+    games: Sequence[GameSchedule],
+    budgets: Mapping[str, Budget],
+    now: datetime,
+    target_share: float,
+    burst_hours: float,
+) -> _Pacing:
+    search = budgets.get("search")
+    return _Pacing(
+        allowance={
+            name: 0.0
+            if b.closed
+            else paced_allowance(b, now, target_share=target_share, burst_hours=burst_hours)
+            for name, b in budgets.items()
+        },
+        planned={name: float(b.used) for name, b in budgets.items()},
+        fair_search=search_shares(games, target_share * search.limit if search else 0.0),
+        fraction=day_fraction_elapsed(now),
+        has_search=search is not None,
+    )
 
 
 def plan_youtube(
@@ -192,72 +270,39 @@ def plan_youtube(
         target_share: Share of each bucket's daily limit the day may use.
         burst_hours: Hours of paced budget that may be spent ahead of the pace.
         breaker_open_until: When the open breaker allows a probe; None when it is not open.
-        charts_cached: Whether this window's charts (and uploads sweep) are already fetched
-            (then nobody pays).
+        charts_cached: Whether this window's charts (and uploads sweep) are already paid for.
 
     Returns:
         The requests in the order to run them and the reason for every game skipped.
     """
-    skipped: dict[str, str] = {}
     if breaker_open_until is not None and breaker_open_until > now:
         reason = f"breaker open until {breaker_open_until.isoformat()}"
         return Plan(requests=[], skipped={g.key: reason for g in games})
-
-    due: list[tuple[tuple[int, int, float], GameSchedule, datetime | None]] = []
-    for game in games:
-        when = due_at(game)
-        if when is not None and when > now:
-            skipped[game.key] = f"not due until {when.isoformat()}"
-            continue
-        never = 0 if game.last_collected_at is None else 1
-        overdue = 0.0 if when is None else (now - when).total_seconds()
-        due.append(((never, game.priority, -overdue), game, when))
-    due.sort(key=lambda item: (item[0], item[1].key))
-
-    allowance = {
-        name: 0.0
-        if b.closed
-        else paced_allowance(b, now, target_share=target_share, burst_hours=burst_hours)
-        for name, b in budgets.items()
-    }
-    planned = {name: float(b.used) for name, b in budgets.items()}
-    search = budgets.get("search")
-    search_daily = target_share * search.limit if search is not None else 0.0
-    fraction = day_fraction_elapsed(now)
+    skipped: dict[str, str] = {}
+    pacing = _pacing(games, budgets, now, target_share, burst_hours)
     charts_planned = charts_cached
     requests: list[CollectionRequest] = []
-    for _, game, when in due:
-        fair_share = search_share(games, game.key, search_daily)
-        paced_share = fair_share * fraction + 1.0
-        wants_search = search is not None and game.search_calls_today < min(fair_share, paced_share)
+    for game, when in _due_games(games, now, skipped):
+        fair_share = pacing.fair_search[game.key]
+        wants_search = pacing.has_search and game.search_calls_today < min(
+            fair_share, fair_share * pacing.fraction + 1.0
+        )
         cost = estimate.units(game, with_charts=not charts_planned, search_calls=0)
-        unaffordable = [
-            b for b, u in cost.items() if u > 0 and planned.get(b, 0) + u > allowance.get(b, 0)
-        ]
-        if unaffordable:
-            skipped[game.key] = "quota: " + ", ".join(
-                f"{b} needs {cost[b]} with {planned.get(b, 0):.0f} of a paced "
-                f"{allowance.get(b, 0):.0f} spent"
-                for b in sorted(unaffordable)
-            )
+        if unaffordable := pacing.over(cost):
+            skipped[game.key] = pacing.refusal(cost, unaffordable)
             continue
         search_calls = 0
         if wants_search:
             with_search = estimate.units(game, with_charts=not charts_planned, search_calls=1)
-            if all(planned.get(b, 0) + u <= allowance.get(b, 0) for b, u in with_search.items()):
+            if pacing.fits(with_search):
                 search_calls, cost = 1, with_search
-        for bucket, units in cost.items():
-            planned[bucket] = planned.get(bucket, 0) + units
+        pacing.planned.update({b: pacing.planned.get(b, 0) + u for b, u in cost.items()})
         charts_planned = True
         slot = (when or game.last_collected_at or now).replace(second=0, microsecond=0)
+        first = game.last_collected_at is None and when is None
         requests.append(
             CollectionRequest(
-                game_key=game.key,
-                slot="first"
-                if game.last_collected_at is None and when is None
-                else slot.isoformat(),
-                search_calls=search_calls,
-                estimated_units=dict(cost),
+                game.key, "first" if first else slot.isoformat(), search_calls, dict(cost)
             )
         )
     return Plan(requests=requests, skipped=skipped)

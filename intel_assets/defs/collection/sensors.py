@@ -143,6 +143,100 @@ def _youtube_run_requests(plan: Plan) -> list[dg.RunRequest]:
     ]
 
 
+def _plan(
+    youtube: YouTubeResource,
+    warehouse: PostgresWarehouse,
+    hot_tier: RedisHotTier,
+    policy: CollectionPolicy,
+    catalog: Catalog,
+    now: datetime,
+) -> tuple[Plan, dict[str, int]]:
+    """The YouTube plan of this tick (`plan_youtube`) and each quota bucket's units used."""
+    youtube.reconcile_quota_log()  # the log then holds every search call Redis counted
+    searches = search_calls_today(warehouse, pacific_day(now))
+    schedules = game_schedules(catalog, load_states(warehouse, "youtube"), searches)
+    buckets = youtube.quota_status()
+    budgets = {
+        name: Budget(name=name, limit=b.limit, used=b.used, closed=b.closed)
+        for name, b in buckets.items()
+    }
+    breaker = youtube.breaker_status()
+    plan = plan_youtube(
+        schedules,
+        budgets,
+        CostModel(regions=len(policy.regions), uploads_playlists=policy.uploads_playlists),
+        now,
+        target_share=policy.target_share,
+        burst_hours=policy.burst_hours,
+        breaker_open_until=breaker.open_until if breaker.state == "open" else None,
+        charts_cached=charts_cached(
+            hot_tier, policy.regions, now, policy.window_minutes, sweep=policy.uploads_playlists > 0
+        ),
+    )
+    return plan, {name: b.used for name, b in buckets.items()}
+
+
+def _twitch_run_requests(
+    twitch: TwitchResource,
+    warehouse: PostgresWarehouse,
+    catalog: Catalog,
+    now: datetime,
+    interval_minutes: int,
+) -> tuple[list[dg.RunRequest], dict[str, str]]:
+    """The Twitch collections of this tick's slot, and why the other games are skipped."""
+    breaker = twitch.breaker_status()
+    if breaker.state == "open":
+        reason = f"twitch breaker open until {breaker.open_until}"
+        return [], {key: reason for key in catalog.keys}
+    wanted, skipped = twitch_requests(
+        catalog, load_states(warehouse, "twitch"), now, interval_minutes
+    )
+    requests = [
+        dg.RunRequest(
+            run_key=f"twitch_streams:{key}:{slot}",
+            job_name=twitch_collection_job.name,
+            partition_key=key,
+            tags={COLLECTION_ID_TAG: f"{key}:{slot}"},
+        )
+        for key, slot in wanted
+    ]
+    return requests, skipped
+
+
+def _cursor(
+    context: dg.SensorEvaluationContext,
+    now: datetime,
+    plan: Plan,
+    run_requests: list[dg.RunRequest],
+    quota_used: dict[str, int],
+) -> str:
+    """The tick's cursor: what it requested per game and source, the quota used, tick count."""
+    previous = json.loads(context.cursor) if context.cursor else {}
+    cursor = {
+        "evaluated_at": now.isoformat(),
+        "youtube": {r.game_key: r.slot for r in plan.requests},
+        "twitch": {
+            r.partition_key: r.tags[COLLECTION_ID_TAG]
+            for r in run_requests
+            if r.job_name == twitch_collection_job.name
+        },
+        "quota_used": quota_used,
+        "ticks": int(previous.get("ticks", 0)) + 1,
+    }
+    return json.dumps(cursor, sort_keys=True)
+
+
+def _skip_summary(skipped: list[str], waiting: set[str | None]) -> str:
+    """Why nothing is collected: runs still waiting to land first, then up to five reasons."""
+    reasons = sorted(set(skipped))
+    if waiting:
+        keys = ", ".join(sorted(str(k) for k in waiting)[:3])
+        more = f" (+{len(waiting) - 3} more)" if len(waiting) > 3 else ""
+        reasons.insert(0, f"waiting for runs requested before to land: {keys}{more}")
+    summary = "; ".join(reasons[:5]) + (f" (+{len(reasons) - 5} more)" if len(reasons) > 5 else "")
+    return f"nothing to collect: {summary or 'no games'}"
+
+
 @dg.sensor(
     jobs=[youtube_collection_job, twitch_collection_job],
     minimum_interval_seconds=60,
@@ -172,72 +266,12 @@ def collection_sensor(
             dynamic_partitions_requests=partition_requests,
             cursor=context.cursor,
         )
-
-    youtube_states = load_states(warehouse, "youtube")
-    youtube.reconcile_quota_log()  # the log then holds every search call Redis counted
-    searches = search_calls_today(warehouse, pacific_day(now))
-    schedules = game_schedules(catalog, youtube_states, searches)
-    buckets = youtube.quota_status()
-    budgets = {
-        name: Budget(name=name, limit=b.limit, used=b.used, closed=b.closed)
-        for name, b in buckets.items()
-    }
-    breaker = youtube.breaker_status()
-    plan = plan_youtube(
-        schedules,
-        budgets,
-        CostModel(
-            regions=len(collection_policy.regions),
-            uploads_playlists=collection_policy.uploads_playlists,
-        ),
-        now,
-        target_share=collection_policy.target_share,
-        burst_hours=collection_policy.burst_hours,
-        breaker_open_until=breaker.open_until if breaker.state == "open" else None,
-        charts_cached=charts_cached(
-            hot_tier,
-            collection_policy.regions,
-            now,
-            collection_policy.window_minutes,
-            sweep=collection_policy.uploads_playlists > 0,
-        ),
+    plan, quota_used = _plan(youtube, warehouse, hot_tier, collection_policy, catalog, now)
+    twitch_runs, twitch_skipped = _twitch_run_requests(
+        twitch, warehouse, catalog, now, collection_policy.twitch_interval_minutes
     )
-    run_requests = _youtube_run_requests(plan)
-
-    twitch_breaker = twitch.breaker_status()
-    twitch_skipped: dict[str, str] = {}
-    if twitch_breaker.state == "open":
-        reason = f"twitch breaker open until {twitch_breaker.open_until}"
-        twitch_skipped = {key: reason for key in catalog.keys}
-    else:
-        wanted, twitch_skipped = twitch_requests(
-            catalog,
-            load_states(warehouse, "twitch"),
-            now,
-            collection_policy.twitch_interval_minutes,
-        )
-        run_requests += [
-            dg.RunRequest(
-                run_key=f"twitch_streams:{key}:{slot}",
-                job_name=twitch_collection_job.name,
-                partition_key=key,
-                tags={COLLECTION_ID_TAG: f"{key}:{slot}"},
-            )
-            for key, slot in wanted
-        ]
-
-    cursor = {
-        "evaluated_at": now.isoformat(),
-        "youtube": {r.game_key: r.slot for r in plan.requests},
-        "twitch": {
-            r.partition_key: r.tags[COLLECTION_ID_TAG]
-            for r in run_requests
-            if r.job_name == twitch_collection_job.name
-        },
-        "quota_used": {name: b.used for name, b in buckets.items()},
-    }
-    previous = json.loads(context.cursor) if context.cursor else {}
-    cursor["ticks"] = int(previous.get("ticks", 0)) + 1
+    run_requests = _youtube_run_requests(plan) + twitch_runs
+    cursor = _cursor(context, now, plan, run_requests, quota_used)
     already = requested_before(context.instance, run_requests)
     waiting = {r.run_key for r in already}
     run_requests = [r for r in run_requests if r.run_key not in waiting]
@@ -246,22 +280,12 @@ def collection_sensor(
             f"{len(already)} collections requested before are still waiting to land: "
             + ", ".join(str(r.run_key) for r in already)
         )
-    if run_requests:
-        return dg.SensorResult(
-            run_requests=run_requests,
-            dynamic_partitions_requests=partition_requests,
-            cursor=json.dumps(cursor, sort_keys=True),
-        )
-    reasons = sorted(set(plan.skipped.values()) | {f"twitch: {r}" for r in twitch_skipped.values()})
-    if already:
-        keys = ", ".join(sorted(str(k) for k in waiting)[:3])
-        more = f" (+{len(waiting) - 3} more)" if len(waiting) > 3 else ""
-        reasons.insert(0, f"waiting for runs requested before to land: {keys}{more}")
-    summary = "; ".join(reasons[:5]) + (f" (+{len(reasons) - 5} more)" if len(reasons) > 5 else "")
+    skipped = [*plan.skipped.values(), *(f"twitch: {r}" for r in twitch_skipped.values())]
     return dg.SensorResult(
-        skip_reason=dg.SkipReason(f"nothing to collect: {summary or 'no games'}"),
+        run_requests=run_requests or None,
+        skip_reason=None if run_requests else dg.SkipReason(_skip_summary(skipped, waiting)),
         dynamic_partitions_requests=partition_requests,
-        cursor=json.dumps(cursor, sort_keys=True),
+        cursor=cursor,
     )
 
 

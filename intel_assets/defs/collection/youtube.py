@@ -515,6 +515,28 @@ def _channels_many(client: YouTubeClient, ids: list[str]) -> list[Channel]:
     return channels
 
 
+def collection_scope(
+    game_key: str, collection_id: str, collected_at: datetime, previous: CollectionState | None
+) -> RowScope:
+    """The rows a collection's write replaces: its own, found through the primary key.
+
+    A collection's rows share one `collected_at`. A re-execution of the collection (same id, a
+    later time) replaces the rows of the earlier attempt, whose time the game's state records
+    when it was the game's latest collection; the range from there to now holds only this
+    game's latest collections, so the delete reads a few rows of the primary key instead of
+    needing an index by collection.
+    """
+    since = collected_at
+    if previous is not None and previous.last_collection_id == collection_id:
+        since = min(since, previous.last_collected_at or since)
+    return RowScope(
+        equals={"game_key": game_key, "collection_id": collection_id},
+        time_column="collected_at",
+        start=since,
+        end=collected_at + timedelta(microseconds=1),
+    )
+
+
 def snapshot_writes(
     outcome: CollectionOutcome,
     channels: Sequence[Channel],
@@ -525,7 +547,7 @@ def snapshot_writes(
     """The snapshot, its channels and the game's new state, as one atomic write."""
     month = date(outcome.collected_at.year, outcome.collected_at.month, 1)
     outcome.changed = previous is None or previous.last_content_hash != outcome.content_hash
-    scope = RowScope(equals={"game_key": game_key, "collection_id": collection_id})
+    scope = collection_scope(game_key, collection_id, outcome.collected_at, previous)
     channel_rows = [
         (
             c.channel_id,

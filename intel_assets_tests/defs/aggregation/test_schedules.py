@@ -24,6 +24,8 @@ from intel_assets.defs.archive.definitions import retention_schedule
             datetime(2026, 5, 1, 0, 45),
             "2026-04-01",
         ),
+        # At 00:30 the snapshot tables' day before is complete: its parts are archived.
+        ("daily_archive_schedule", "30 0 * * *", datetime(2026, 3, 1, 0, 30), "2026-02-28"),
         # On the 1st at 01:00 the month before is complete.
         ("monthly_archive_schedule", "0 1 1 * *", datetime(2026, 5, 1, 1, 0), "2026-04-01"),
     ],
