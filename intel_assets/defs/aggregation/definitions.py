@@ -6,6 +6,8 @@ by which time the last hour of the day has been rolled up.
 
 import dagster as dg
 
+from intel_assets.defs.aggregation.broadcaster_checks import twitch_broadcaster_growth_checks
+from intel_assets.defs.aggregation.broadcaster_growth import twitch_broadcaster_growth
 from intel_assets.defs.aggregation.channel_growth import channel_growth
 from intel_assets.defs.aggregation.checks import daily_tables_checks, hourly_metrics_checks
 from intel_assets.defs.aggregation.daily import daily_rollup
@@ -29,6 +31,7 @@ DAILY_ASSETS = [
     regional_performance,
     premiere_performance,
     channel_growth,
+    twitch_broadcaster_growth,
 ]
 
 # An hour rolls up in seconds and a week's backfill in about a minute.
@@ -49,7 +52,7 @@ daily_rollup_schedule = dg.build_schedule_from_partitioned_job(
     daily_rollup_job,
     name="daily_rollup_schedule",
     description="Every day at 00:15 UTC, rolls up the day before into daily_rollup, the "
-    "duration, regional and premiere tables and channel_growth.",
+    "duration, regional and premiere tables, channel_growth and twitch_broadcaster_growth.",
     hour_of_day=0,
     minute_of_hour=15,
     default_status=dg.DefaultScheduleStatus.RUNNING,
@@ -92,6 +95,7 @@ defs = dg.Definitions(
         twitch_game_stats_checks,
         twitch_game_stats_monthly_checks,
         channel_growth_checks,
+        twitch_broadcaster_growth_checks,
     ],
     jobs=[
         hourly_metrics_job,
