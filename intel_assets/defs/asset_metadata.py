@@ -22,6 +22,8 @@ from intel_assets.defs.archive.tables import (
     PREMIERE_PERFORMANCE,
     REGIONAL_PERFORMANCE,
     STREAM_SNAPSHOTS,
+    TWITCH_BROADCASTER_GROWTH,
+    TWITCH_CHANNEL_SNAPSHOTS,
     TWITCH_GAME_STATS,
     TWITCH_GAME_STATS_MONTHLY,
     VIDEO_SNAPSHOTS,
@@ -99,6 +101,9 @@ ASSET_TABLES: Mapping[str, tuple[str, dg.TableSchema]] = {
     "twitch_game_stats": _archived(TWITCH_GAME_STATS),
     "twitch_game_stats_monthly": _archived(TWITCH_GAME_STATS_MONTHLY),
     "channel_growth": _archived(CHANNEL_GROWTH),
+    "twitch_broadcaster_growth": _archived(TWITCH_BROADCASTER_GROWTH),
+    # Also writes twitch_video_snapshots in the same transaction.
+    "twitch_channels": _archived(TWITCH_CHANNEL_SNAPSHOTS),
 }
 """Each table asset's warehouse table and its column schema (analysis assets aside)."""
 

@@ -179,6 +179,8 @@ class MonthlyArchiveConfig(dg.Config):
         "twitch_game_stats",
         "twitch_game_stats_monthly",
         "channel_growth",
+        "twitch_broadcaster_growth",
+        dg.AssetDep("twitch_channels", partition_mapping=dg.AllPartitionMapping()),
     ],
     kinds={"parquet", "s3", "postgres"},
     group_name="archive",

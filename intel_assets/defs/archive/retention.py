@@ -37,9 +37,12 @@ from intel_assets.defs.archive.tables import (
     QUOTA_LOG,
     REGIONAL_PERFORMANCE,
     STREAM_SNAPSHOTS,
+    TWITCH_BROADCASTER_GROWTH,
+    TWITCH_CHANNEL_SNAPSHOTS,
     TWITCH_GAME_STATS,
     TWITCH_GAME_STATS_HOURLY,
     TWITCH_TOP_STREAMERS,
+    TWITCH_VIDEO_SNAPSHOTS,
     VIDEO_SNAPSHOTS,
     ArchivedTable,
     record_batches,
@@ -55,9 +58,11 @@ class RetentionConfig(dg.Config):
         hourly_days: Days of `intel_hourly_metrics` and `twitch_game_stats_hourly` (the seed's
             warm tier: 7).
         daily_days: Days of `intel_daily_metrics`, the three performance tables,
-            `twitch_game_stats`, `twitch_game_top_streamers` and `channel_growth` (90).
+            `twitch_game_stats`, `twitch_game_top_streamers`, `channel_growth` and
+            `twitch_broadcaster_growth` (90).
         quota_log_days: Days of `intel_quota_log` (30).
-        snapshot_days: Days of snapshots; a month is dropped once all of it is older.
+        snapshot_days: Days of snapshots; a month is dropped once all of it is older (the
+            Twitch channel and video snapshots, plain tables, lose their older rows).
         as_of: ISO 8601 instant the windows are measured back from; empty means now.
     """
 
@@ -245,6 +250,7 @@ def apply_retention(
         TWITCH_GAME_STATS,
         TWITCH_TOP_STREAMERS,
         CHANNEL_GROWTH,
+        TWITCH_BROADCASTER_GROWTH,
     ):
         outcomes += prune_table_rows(
             warehouse, store, table, today - timedelta(days=config.daily_days)
@@ -254,6 +260,11 @@ def apply_retention(
     )
     for table in (VIDEO_SNAPSHOTS, STREAM_SNAPSHOTS, CHANNEL_SNAPSHOTS):
         outcomes += prune_snapshot_months(
+            warehouse, store, table, as_of - timedelta(days=config.snapshot_days)
+        )
+    # Twitch's channel and video snapshots are few rows: plain tables, pruned row by row.
+    for table in (TWITCH_CHANNEL_SNAPSHOTS, TWITCH_VIDEO_SNAPSHOTS):
+        outcomes += prune_table_rows(
             warehouse, store, table, as_of - timedelta(days=config.snapshot_days)
         )
     return outcomes

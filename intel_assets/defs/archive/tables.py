@@ -403,6 +403,73 @@ CHANNEL_GROWTH = ArchivedTable(
     ),
 )  # fmt: skip
 
+TWITCH_BROADCASTER_GROWTH = ArchivedTable(
+    name="twitch_broadcaster_growth",
+    time_column="day",
+    key_columns=("game_key", "day", "user_id"),
+    schema=_schema(
+        ("game_key", STR, False),
+        ("day", DATE, False),
+        ("user_id", STR, False),
+        ("user_login", STR, True),
+        ("user_name", STR, True),
+        ("hours_streamed", F64, False),
+        ("hours_watched", F64, False),
+        ("avg_viewers", F64, False),
+        ("peak_viewers", I32, False),
+        ("snapshot_count", I32, False),
+        *((f"{figure}_change_{days}d", F64, True)
+          for figure in ("hours_streamed", "hours_watched", "avg_viewers") for days in (1, 7, 30)),
+        ("rank_hours_watched", I32, False),
+        ("rank_7d_hours_watched", I32, True),
+    ),
+)  # fmt: skip
+
+TWITCH_CHANNEL_SNAPSHOTS = ArchivedTable(
+    name="twitch_channel_snapshots",
+    time_column="collected_at",
+    key_columns=("game_key", "collected_at", "broadcaster_id"),
+    schema=_schema(
+        ("game_key", STR, False),
+        ("collected_at", TS, False),
+        ("collection_id", STR, False),
+        ("broadcaster_id", STR, False),
+        ("broadcaster_login", STR, True),
+        ("broadcaster_name", STR, True),
+        ("broadcaster_language", STR, True),
+        ("twitch_game_id", STR, True),
+        ("twitch_game_name", STR, True),
+        ("title", STR, False),
+        ("tags", STRS, False),
+        ("content_classification_labels", STRS, False),
+        ("is_branded_content", BOOL, True),
+        ("top_rank", I32, False),
+    ),
+)
+
+TWITCH_VIDEO_SNAPSHOTS = ArchivedTable(
+    name="twitch_video_snapshots",
+    time_column="collected_at",
+    key_columns=("game_key", "collected_at", "video_id"),
+    schema=_schema(
+        ("game_key", STR, False),
+        ("collected_at", TS, False),
+        ("collection_id", STR, False),
+        ("video_id", STR, False),
+        ("stream_id", STR, True),
+        ("user_id", STR, False),
+        ("user_login", STR, True),
+        ("user_name", STR, True),
+        ("title", STR, False),
+        ("created_at", TS, False),
+        ("published_at", TS, True),
+        ("view_count", I64, True),
+        ("language", STR, True),
+        ("video_type", STR, True),
+        ("duration_seconds", I32, False),
+    ),
+)
+
 ARCHIVED_TABLES: tuple[ArchivedTable, ...] = (
     VIDEO_SNAPSHOTS,
     STREAM_SNAPSHOTS,
@@ -418,6 +485,9 @@ ARCHIVED_TABLES: tuple[ArchivedTable, ...] = (
     TWITCH_TOP_STREAMERS,
     TWITCH_GAME_STATS_MONTHLY,
     CHANNEL_GROWTH,
+    TWITCH_BROADCASTER_GROWTH,
+    TWITCH_CHANNEL_SNAPSHOTS,
+    TWITCH_VIDEO_SNAPSHOTS,
 )
 """Every table the monthly archive writes, snapshots first."""
 
