@@ -16,6 +16,7 @@ from intel_assets.defs.analysis.assets import ANALYSIS_GROUP
 from intel_assets.defs.analysis.store import HISTORY_COLUMNS, HISTORY_TABLE
 from intel_assets.defs.archive.tables import (
     CHANNEL_GROWTH,
+    CHANNEL_PROJECTIONS,
     DAILY_METRICS,
     DURATION_PERFORMANCE,
     HOURLY_METRICS,
@@ -102,6 +103,7 @@ ASSET_TABLES: Mapping[str, tuple[str, dg.TableSchema]] = {
     "twitch_game_stats_monthly": _archived(TWITCH_GAME_STATS_MONTHLY),
     "channel_growth": _archived(CHANNEL_GROWTH),
     "twitch_broadcaster_growth": _archived(TWITCH_BROADCASTER_GROWTH),
+    "channel_projections": _archived(CHANNEL_PROJECTIONS),
     # Also writes twitch_video_snapshots in the same transaction.
     "twitch_channels": _archived(TWITCH_CHANNEL_SNAPSHOTS),
 }

@@ -180,6 +180,7 @@ class MonthlyArchiveConfig(dg.Config):
         "twitch_game_stats_monthly",
         "channel_growth",
         "twitch_broadcaster_growth",
+        "channel_projections",
         dg.AssetDep("twitch_channels", partition_mapping=dg.AllPartitionMapping()),
     ],
     kinds={"parquet", "s3", "postgres"},

@@ -29,6 +29,7 @@ from psycopg import sql
 from intel_assets.defs.aggregation.common import markdown_preview
 from intel_assets.defs.archive.tables import (
     CHANNEL_GROWTH,
+    CHANNEL_PROJECTIONS,
     CHANNEL_SNAPSHOTS,
     DAILY_METRICS,
     DURATION_PERFORMANCE,
@@ -58,8 +59,8 @@ class RetentionConfig(dg.Config):
         hourly_days: Days of `intel_hourly_metrics` and `twitch_game_stats_hourly` (the seed's
             warm tier: 7).
         daily_days: Days of `intel_daily_metrics`, the three performance tables,
-            `twitch_game_stats`, `twitch_game_top_streamers`, `channel_growth` and
-            `twitch_broadcaster_growth` (90).
+            `twitch_game_stats`, `twitch_game_top_streamers`, `channel_growth`,
+            `channel_projections` and `twitch_broadcaster_growth` (90).
         quota_log_days: Days of `intel_quota_log` (30).
         snapshot_days: Days of snapshots; a month is dropped once all of it is older (the
             Twitch channel and video snapshots, plain tables, lose their older rows).
@@ -251,6 +252,7 @@ def apply_retention(
         TWITCH_TOP_STREAMERS,
         CHANNEL_GROWTH,
         TWITCH_BROADCASTER_GROWTH,
+        CHANNEL_PROJECTIONS,
     ):
         outcomes += prune_table_rows(
             warehouse, store, table, today - timedelta(days=config.daily_days)

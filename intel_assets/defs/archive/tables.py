@@ -470,6 +470,27 @@ TWITCH_VIDEO_SNAPSHOTS = ArchivedTable(
     ),
 )
 
+CHANNEL_PROJECTIONS = ArchivedTable(
+    name="channel_projections",
+    time_column="day",
+    key_columns=("game_key", "day", "channel_id"),
+    schema=_schema(
+        ("game_key", STR, False),
+        ("day", DATE, False),
+        ("channel_id", STR, False),
+        ("history_days", I32, False),
+        ("first_fetched_at", TS, True),
+        ("last_fetched_at", TS, True),
+        ("subscriber_count", I64, True),
+        ("subscribers_per_day", F64, True),
+        ("subscribers_per_day_stderr", F64, True),
+        ("r_squared", F64, True),
+        ("projected_subscribers_30d", F64, True),
+        ("projected_subscribers_30d_low", F64, True),
+        ("projected_subscribers_30d_high", F64, True),
+    ),
+)
+
 ARCHIVED_TABLES: tuple[ArchivedTable, ...] = (
     VIDEO_SNAPSHOTS,
     STREAM_SNAPSHOTS,
@@ -488,6 +509,7 @@ ARCHIVED_TABLES: tuple[ArchivedTable, ...] = (
     TWITCH_BROADCASTER_GROWTH,
     TWITCH_CHANNEL_SNAPSHOTS,
     TWITCH_VIDEO_SNAPSHOTS,
+    CHANNEL_PROJECTIONS,
 )
 """Every table the monthly archive writes, snapshots first."""
 

@@ -172,6 +172,7 @@ def seed_month(warehouse: PostgresWarehouse) -> dict[str, int]:
         "twitch_broadcaster_growth": 1,
         "twitch_channel_snapshots": 1,
         "twitch_video_snapshots": 1,
+        "channel_projections": 1,
     }
 
 
@@ -236,7 +237,8 @@ def _seed_twitch_stats(warehouse: PostgresWarehouse) -> None:
 
 
 def _seed_twitch_growth_and_channels(warehouse: PostgresWarehouse) -> None:
-    """A March and an April row of the broadcasters' growth and the Twitch channel snapshots."""
+    """A March and an April row of the broadcasters' growth, the channel projections and the
+    Twitch channel and video snapshots."""
     warehouse.replace_rows(
         "twitch_broadcaster_growth",
         ["game_key", "day", "user_id", "user_login", "hours_streamed", "hours_watched",
@@ -245,6 +247,16 @@ def _seed_twitch_growth_and_channels(warehouse: PostgresWarehouse) -> None:
         [
             ("valorant", date(2026, 3, 5), "u1", "ü_login", 2.0, 20.0, 10.0, 14, 5, -1.5, 1),
             ("valorant", date(2026, 4, 1), "u1", "ü_login", 1.0, 5.0, 5.0, 6, 3, None, 1),
+        ],
+        scope=RowScope(time_column="day", start=date(2000, 1, 1), end=date(2100, 1, 1)),
+    )  # fmt: skip
+    warehouse.replace_rows(
+        "channel_projections",
+        ["game_key", "day", "channel_id", "history_days", "subscriber_count",
+         "subscribers_per_day", "projected_subscribers_30d"],
+        [
+            ("fortnite", date(2026, 3, 31), "c1", 20, 1200, 10.5, 1515.0),
+            ("fortnite", date(2026, 4, 1), "c1", 3, 1210, None, None),
         ],
         scope=RowScope(time_column="day", start=date(2000, 1, 1), end=date(2100, 1, 1)),
     )  # fmt: skip
