@@ -41,7 +41,7 @@ def fill_through_pipeline(
 
     `seed_history` replays the hours through the collection sensor and the collection and
     analysis assets; then `hourly_metrics` covers the hours in one run and the daily assets
-    (and `twitch_game_stats` and `twitch_broadcaster_growth`) the day they begin on. `end`
+    (with `twitch_broadcaster_growth`, and `twitch_game_stats`) the day they begin on. `end`
     should be a UTC midnight, so the hours are one day's.
 
     Raises:
@@ -74,20 +74,16 @@ def fill_through_pipeline(
                 raise_on_error=False,
             ),
             dg.materialize(
-                DAILY_ASSETS,
+                [*DAILY_ASSETS, twitch_broadcaster_growth],
                 partition_key=f"{start:%Y-%m-%d}",
-                resources={"warehouse": warehouse},
+                resources={"warehouse": warehouse, "collection_policy": CollectionPolicy()},
                 raise_on_error=False,
             ),
-            *(
-                # Apart: one has a single-run backfill policy, the other none.
-                dg.materialize(
-                    [asset],
-                    partition_key=f"{start:%Y-%m-%d}",
-                    resources={"warehouse": warehouse, "collection_policy": CollectionPolicy()},
-                    raise_on_error=False,
-                )
-                for asset in (twitch_game_stats, twitch_broadcaster_growth)
+            dg.materialize(
+                [twitch_game_stats],
+                partition_key=f"{start:%Y-%m-%d}",
+                resources={"warehouse": warehouse, "collection_policy": CollectionPolicy()},
+                raise_on_error=False,
             ),
         ]
         if not all(r.success for r in rollups):
