@@ -15,10 +15,11 @@ from intel_assets.defs.collection.twitch_channels import (
     twitch_channels_job,
     twitch_channels_schedule,
 )
+from intel_assets.defs.collection.twitch_channels_checks import twitch_channels_checks
 
 defs = dg.Definitions(
     assets=[youtube_videos, twitch_streams, twitch_channels],
-    asset_checks=[youtube_videos_checks, twitch_streams_checks],
+    asset_checks=[youtube_videos_checks, twitch_streams_checks, twitch_channels_checks],
     jobs=[youtube_collection_job, twitch_collection_job, twitch_channels_job],
     schedules=[twitch_channels_schedule],
     sensors=[collection_sensor, game_discovery_sensor],

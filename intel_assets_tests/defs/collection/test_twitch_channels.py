@@ -10,9 +10,11 @@ from intel_assets.defs.collection.twitch_channels import (
     twitch_channels,
     twitch_channels_schedule,
 )
+from intel_assets.defs.collection.twitch_channels_checks import twitch_channels_checks
 from intel_assets.resources.hot_tier import RedisHotTier
 from intel_assets.resources.warehouse import PostgresWarehouse
 from intel_assets.simulator import Simulator
+from intel_assets_tests.defs.check_results import evaluations, failed
 from intel_assets_tests.defs.collection.conftest import api_resources
 
 AT = datetime(2026, 3, 4, 20, 0, tzinfo=UTC)
@@ -49,7 +51,8 @@ def test_the_top_broadcasters_channels_and_videos_match_the_simulated_world(
         later = AT + timedelta(minutes=5)
         simulator.set_clock(later)
         simulator.reset_counts()
-        result = _materialize(resources, instance, later, [twitch_channels], "ch:1", config)
+        assets = [twitch_channels, twitch_channels_checks]
+        result = _materialize(resources, instance, later, assets, "ch:1", config)
         calls = simulator.counts()
         world = simulator.world.twitch
 
@@ -91,6 +94,27 @@ def test_the_top_broadcasters_channels_and_videos_match_the_simulated_world(
     assert metadata["broadcasters_asked"].value == TOP
     assert calls["twitch"]["videos"]["calls"] == TOP, calls
     assert calls["twitch"]["channels"]["calls"] == 1, calls
+    assert set(evaluations(result)) == {"twitch_channels_are_the_games_broadcasters"}
+    assert failed(evaluations(result)) == {}
+
+    # A video of a broadcaster the game never had, and a second channel at rank 1.
+    with warehouse.connection() as conn:
+        conn.execute(
+            "INSERT INTO twitch_video_snapshots (game_key, collected_at, collection_id, video_id,"
+            " user_id, created_at, duration_seconds) VALUES ('minecraft', %s, 'ch:1', 'v-x',"
+            " 'stranger', %s, 60)",
+            (later, later),
+        )
+        conn.execute("UPDATE twitch_channel_snapshots SET top_rank = 1 WHERE top_rank = 2")
+    checked = dg.materialize(
+        [twitch_channels, twitch_channels_checks],
+        selection=dg.AssetSelection.checks(twitch_channels_checks),
+        resources=resources,
+        instance=instance,
+        tags={"dagster/partition": "minecraft"},
+        raise_on_error=False,
+    )
+    assert failed(evaluations(checked)) == {"twitch_channels_are_the_games_broadcasters": 2}
 
 
 def test_a_game_without_streams_reads_nothing_and_says_so(
