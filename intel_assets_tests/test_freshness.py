@@ -27,6 +27,7 @@ def test_every_collection_and_rollup_asset_carries_its_freshness_policy():
         "premiere_performance": policy(26, 25),
         "twitch_game_stats": policy(26, 25),
         "channel_growth": policy(26, 25),
+        "twitch_broadcaster_growth": policy(26, 25),
     }
     found = {}
     for key in expected:

@@ -27,6 +27,9 @@ from intel_assets.api.schemas import (
     Analysis,
     AnalyzerName,
     Breaker,
+    BroadcasterGrowth,
+    BroadcasterGrowthList,
+    BroadcasterOrder,
     ChannelGrowth,
     ChannelGrowthList,
     DailyHistory,
@@ -42,6 +45,8 @@ from intel_assets.api.schemas import (
     OptimalDurations,
     QuotaBucket,
     QuotaStatus,
+    TopStreamer,
+    TopStreamerList,
     TrendingCategories,
     TrendingCategory,
     TwitchGrain,
@@ -428,6 +433,74 @@ def game_channels(
     rows = [] if day is None else store.channel_growth(game, day, limit)
     return ChannelGrowthList(
         game_key=game, day=day, channels=[ChannelGrowth.model_validate(r) for r in rows]
+    )
+
+
+NewestDay = Annotated[
+    IsoDate | None,
+    Query(description="The UTC day; default: the newest day computed, up to today."),
+]
+
+
+def _day_or_newest(store: IntelStore, table: str, game: str, day: date | None) -> date | None:
+    """`day`, else the newest day of `table` with rows of the game, up to today (UTC)."""
+    return day if day is not None else store.latest_day(table, game, datetime.now(UTC).date())
+
+
+@router.get(
+    "/games/{game}/twitch/top-streamers",
+    summary="The game's top ten Twitch streamers of a day",
+    responses=NOT_FOUND,
+    dependencies=[query_parameters("day")],
+)
+def game_top_streamers(
+    game: GameKey,
+    store: StoreDep,
+    day: NewestDay = None,
+) -> TopStreamerList:
+    """The ten streamers with the most hours watched in the game that day.
+
+    With their hours, average viewers while live and peak (`twitch_game_top_streamers`).
+    """
+    store.games.require(game)
+    day = _day_or_newest(store, "twitch_game_top_streamers", game, day)
+    rows = [] if day is None else store.top_streamers(game, day)
+    return TopStreamerList(
+        game_key=game, day=day, streamers=[TopStreamer.model_validate(r) for r in rows]
+    )
+
+
+@router.get(
+    "/games/{game}/twitch/broadcasters",
+    summary="The game's Twitch broadcasters and their growth",
+    responses=NOT_FOUND,
+    dependencies=[query_parameters("day", "limit", "order")],
+)
+def game_broadcasters(
+    game: GameKey,
+    store: StoreDep,
+    day: NewestDay = None,
+    limit: Annotated[
+        int, Query(ge=1, le=CHANNELS_MAX, description="Most broadcasters answered.")
+    ] = 50,
+    order: Annotated[
+        BroadcasterOrder,
+        Query(description="`hours_watched` (that day) or `growth_7d` (its 7-day change)."),
+    ] = "hours_watched",
+) -> BroadcasterGrowthList:
+    """Each broadcaster's hours streamed and watched and average viewers that day.
+
+    And their change over 1, 7 and 30 days (`twitch_broadcaster_growth`). Follower counts are
+    not available: Twitch serves them only with a user token.
+    """
+    store.games.require(game)
+    day = _day_or_newest(store, "twitch_broadcaster_growth", game, day)
+    rows = [] if day is None else store.broadcasters(game, day, order, limit)
+    return BroadcasterGrowthList(
+        game_key=game,
+        day=day,
+        order=order,
+        broadcasters=[BroadcasterGrowth.model_validate(r) for r in rows],
     )
 
 

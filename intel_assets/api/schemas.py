@@ -306,6 +306,71 @@ class ChannelGrowthList(ApiModel):
     )
 
 
+class TopStreamer(ApiModel):
+    """One of the game's ten streamers with the most hours watched that UTC day."""
+
+    rank: int = Field(description="1 had the most hours watched.")
+    user_id: str
+    user_login: str | None = Field(description="As the streamer's last snapshot of the day.")
+    user_name: str | None
+    hours_watched: float
+    hours_streamed: float
+    avg_viewers: float = Field(description="hours_watched / hours_streamed: viewers while live.")
+    peak_viewers: int = Field(description="Most viewers in one snapshot.")
+
+
+class TopStreamerList(ApiModel):
+    """The game's top streamers of one UTC day (`twitch_game_top_streamers`)."""
+
+    game_key: str
+    day: date | None = Field(description="The day (null when no day has been computed).")
+    streamers: list[TopStreamer]
+
+
+BroadcasterOrder = Literal["hours_watched", "growth_7d"]
+
+
+class BroadcasterGrowth(ApiModel):
+    """A Twitch broadcaster of the game on one UTC day, and its change (broadcaster growth).
+
+    Hours are time-weighted like the game's statistics. Each change is against the same
+    broadcaster in the same game 1, 7 or 30 days before (0 hours if they did not stream then),
+    and null when the game was not collected that day. Follower counts are not available: Twitch
+    serves them only with a user token.
+    """
+
+    user_id: str
+    user_login: str | None
+    user_name: str | None
+    hours_streamed: float
+    hours_watched: float
+    avg_viewers: float = Field(description="hours_watched / hours_streamed: viewers while live.")
+    peak_viewers: int
+    snapshot_count: int
+    hours_streamed_change_1d: float | None
+    hours_streamed_change_7d: float | None
+    hours_streamed_change_30d: float | None
+    hours_watched_change_1d: float | None
+    hours_watched_change_7d: float | None
+    hours_watched_change_30d: float | None
+    avg_viewers_change_1d: float | None = Field(description="Null when they did not stream then.")
+    avg_viewers_change_7d: float | None
+    avg_viewers_change_30d: float | None
+    rank_hours_watched: int = Field(description="1 had the most hours watched that day.")
+    rank_7d_hours_watched: int | None = Field(
+        description="1 gained the most hours watched over 7 days; null without a 7-day change."
+    )
+
+
+class BroadcasterGrowthList(ApiModel):
+    """The game's Twitch broadcasters of one UTC day."""
+
+    game_key: str
+    day: date | None = Field(description="The day (null when no day has been computed).")
+    order: BroadcasterOrder
+    broadcasters: list[BroadcasterGrowth]
+
+
 class TrendingCategory(ApiModel):
     """A game's rank material over the window (`get_trending_categories`)."""
 

@@ -30,6 +30,7 @@ from intel_assets.analyzers.decay import AnalysisResult
 from intel_assets.analyzers.registry import ANALYZERS
 from intel_assets.catalog import Catalog, GameConfig, effective_catalog
 from intel_assets.contracts.tables import (
+    BROADCASTER_GROWTH_COLUMNS,
     CHANNEL_GROWTH_COLUMNS,
     DAILY_COLUMNS,
     HOURLY_COLUMNS,
@@ -317,6 +318,32 @@ _CHANNEL_GROWTH = sql.SQL(
         map(sql.Identifier, (c for c in CHANNEL_GROWTH_COLUMNS if c not in ("game_key", "day")))
     )
 )
+_TOP_STREAMERS = sql.SQL(
+    "SELECT rank, user_id, user_login, user_name, hours_watched, hours_streamed, avg_viewers,"
+    " peak_viewers FROM twitch_game_top_streamers WHERE game_key = %s AND day = %s ORDER BY rank"
+)
+# Broadcasters by hours watched, or by their 7-day change of it (those without one last).
+_BROADCASTER_ORDERS: dict[str, sql.Composable] = {
+    "hours_watched": sql.SQL("rank_hours_watched"),
+    "growth_7d": sql.SQL("rank_7d_hours_watched NULLS LAST, rank_hours_watched"),
+}
+_BROADCASTERS = {
+    order: sql.SQL(
+        "SELECT {columns} FROM twitch_broadcaster_growth WHERE game_key = %s AND day = %s"
+        " ORDER BY {order} LIMIT %s"
+    ).format(
+        columns=sql.SQL(", ").join(
+            map(
+                sql.Identifier,
+                (c for c in BROADCASTER_GROWTH_COLUMNS if c not in ("game_key", "day")),
+            )
+        ),
+        order=clause,
+    )
+    for order, clause in _BROADCASTER_ORDERS.items()
+}
+# The tables whose newest day per game a route defaults to.
+_DAY_TABLES = ("channel_growth", "twitch_game_top_streamers", "twitch_broadcaster_growth")
 _SNAPSHOT_ROWS = {
     platform: _select(
         SNAPSHOT_COLUMNS[platform],
@@ -457,6 +484,24 @@ class IntelStore:
     def channel_growth(self, game_key: str, day: date, limit: int) -> list[dict[str, Any]]:
         """The game's `channel_growth` rows of `day`, fastest-growing first, at most `limit`."""
         return self._rows(_CHANNEL_GROWTH, (game_key, day, limit))
+
+    def latest_day(self, table: str, game_key: str, on_or_before: date) -> date | None:
+        """The newest day up to `on_or_before` with rows of the game in `table` (a day table)."""
+        if table not in _DAY_TABLES:
+            raise ValueError(f"{table} is not one of {_DAY_TABLES}")
+        query = sql.SQL("SELECT max(day) AS day FROM {} WHERE game_key = %s AND day <= %s")
+        rows = self._rows(query.format(sql.Identifier(table)), (game_key, on_or_before))
+        return rows[0]["day"] if rows else None
+
+    def top_streamers(self, game_key: str, day: date) -> list[dict[str, Any]]:
+        """The game's `twitch_game_top_streamers` rows of `day`, by rank."""
+        return self._rows(_TOP_STREAMERS, (game_key, day))
+
+    def broadcasters(
+        self, game_key: str, day: date, order: str, limit: int
+    ) -> list[dict[str, Any]]:
+        """The game's `twitch_broadcaster_growth` rows of `day` in `order`, at most `limit`."""
+        return self._rows(_BROADCASTERS[order], (game_key, day, limit))
 
     def trending(self, days: int, as_of: datetime) -> list[dict[str, Any]]:
         """`get_trending_categories`: games by opportunity over the complete days before `as_of`."""

@@ -74,6 +74,18 @@ ASSET_TABLE_USE: Mapping[str, TableUse] = {
         reads=(t.STREAM_SNAPSHOTS.name, t.TWITCH_GAME_STATS.name, "intel_discovered_games"),
         writes=(t.TWITCH_GAME_STATS_MONTHLY.name,),
     ),
+    "twitch_broadcaster_growth": _use(
+        reads=(t.STREAM_SNAPSHOTS.name,),
+        writes=(t.TWITCH_BROADCASTER_GROWTH.name,),
+    ),
+    "channel_projections": _use(
+        reads=(t.CHANNEL_SNAPSHOTS.name,),
+        writes=(t.CHANNEL_PROJECTIONS.name,),
+    ),
+    "twitch_channels": _use(
+        reads=(t.STREAM_SNAPSHOTS.name,),
+        writes=(t.TWITCH_CHANNEL_SNAPSHOTS.name, t.TWITCH_VIDEO_SNAPSHOTS.name),
+    ),
     "daily_archive": _use(
         reads=(*_SNAPSHOTS, t.ARCHIVE_PARTS_TABLE),
         writes=(t.ARCHIVE_PARTS_TABLE,),

@@ -386,6 +386,98 @@ CHANNEL_GROWTH = Table(
 )  # fmt: skip
 """`channel_growth`: YouTube channels per game and day and their growth."""
 
+TWITCH_BROADCASTER_GROWTH = Table(
+    name="twitch_broadcaster_growth",
+    time_column="day",
+    key_columns=("game_key", "day", "user_id"),
+    schema=_schema(
+        ("game_key", STR, False),
+        ("day", DATE, False),
+        ("user_id", STR, False),
+        ("user_login", STR, True),
+        ("user_name", STR, True),
+        ("hours_streamed", F64, False),
+        ("hours_watched", F64, False),
+        ("avg_viewers", F64, False),
+        ("peak_viewers", I32, False),
+        ("snapshot_count", I32, False),
+        *((f"{figure}_change_{days}d", F64, True)
+          for figure in ("hours_streamed", "hours_watched", "avg_viewers") for days in (1, 7, 30)),
+        ("rank_hours_watched", I32, False),
+        ("rank_7d_hours_watched", I32, True),
+    ),
+)  # fmt: skip
+"""`twitch_broadcaster_growth`: Twitch broadcasters per game and day, their hours and growth."""
+
+TWITCH_CHANNEL_SNAPSHOTS = Table(
+    name="twitch_channel_snapshots",
+    time_column="collected_at",
+    key_columns=("game_key", "collected_at", "broadcaster_id"),
+    schema=_schema(
+        ("game_key", STR, False),
+        ("collected_at", TS, False),
+        ("collection_id", STR, False),
+        ("broadcaster_id", STR, False),
+        ("broadcaster_login", STR, True),
+        ("broadcaster_name", STR, True),
+        ("broadcaster_language", STR, True),
+        ("twitch_game_id", STR, True),
+        ("twitch_game_name", STR, True),
+        ("title", STR, False),
+        ("tags", STRS, False),
+        ("content_classification_labels", STRS, False),
+        ("is_branded_content", BOOL, True),
+        ("top_rank", I32, False),
+    ),
+)
+"""`twitch_channel_snapshots`: the top broadcasters' channel details per collection."""
+
+TWITCH_VIDEO_SNAPSHOTS = Table(
+    name="twitch_video_snapshots",
+    time_column="collected_at",
+    key_columns=("game_key", "collected_at", "video_id"),
+    schema=_schema(
+        ("game_key", STR, False),
+        ("collected_at", TS, False),
+        ("collection_id", STR, False),
+        ("video_id", STR, False),
+        ("stream_id", STR, True),
+        ("user_id", STR, False),
+        ("user_login", STR, True),
+        ("user_name", STR, True),
+        ("title", STR, False),
+        ("created_at", TS, False),
+        ("published_at", TS, True),
+        ("view_count", I64, True),
+        ("language", STR, True),
+        ("video_type", STR, True),
+        ("duration_seconds", I32, False),
+    ),
+)
+"""`twitch_video_snapshots`: the top broadcasters' past broadcasts per collection."""
+
+CHANNEL_PROJECTIONS = Table(
+    name="channel_projections",
+    time_column="day",
+    key_columns=("game_key", "day", "channel_id"),
+    schema=_schema(
+        ("game_key", STR, False),
+        ("day", DATE, False),
+        ("channel_id", STR, False),
+        ("history_days", I32, False),
+        ("first_fetched_at", TS, True),
+        ("last_fetched_at", TS, True),
+        ("subscriber_count", I64, True),
+        ("subscribers_per_day", F64, True),
+        ("subscribers_per_day_stderr", F64, True),
+        ("r_squared", F64, True),
+        ("projected_subscribers_30d", F64, True),
+        ("projected_subscribers_30d_low", F64, True),
+        ("projected_subscribers_30d_high", F64, True),
+    ),
+)
+"""`channel_projections`: each channel's subscribers projected 30 days ahead, with an interval."""
+
 ARCHIVED: tuple[Table, ...] = (
     VIDEO_SNAPSHOTS,
     STREAM_SNAPSHOTS,
@@ -401,6 +493,10 @@ ARCHIVED: tuple[Table, ...] = (
     TWITCH_TOP_STREAMERS,
     TWITCH_GAME_STATS_MONTHLY,
     CHANNEL_GROWTH,
+    TWITCH_BROADCASTER_GROWTH,
+    TWITCH_CHANNEL_SNAPSHOTS,
+    TWITCH_VIDEO_SNAPSHOTS,
+    CHANNEL_PROJECTIONS,
 )
 """Every table the monthly archive writes, snapshots first."""
 
@@ -425,6 +521,14 @@ HOURLY_STATS_COLUMNS = TWITCH_GAME_STATS_HOURLY.columns
 MONTHLY_STATS_COLUMNS = TWITCH_GAME_STATS_MONTHLY.columns
 TOP_STREAMER_COLUMNS = TWITCH_TOP_STREAMERS.columns
 CHANNEL_GROWTH_COLUMNS = CHANNEL_GROWTH.columns
+BROADCASTER_GROWTH_COLUMNS = TWITCH_BROADCASTER_GROWTH.columns
+"""Columns of `twitch_broadcaster_growth`, in table order."""
+PROJECTION_COLUMNS = CHANNEL_PROJECTIONS.columns
+"""Columns of `channel_projections`, in table order."""
+TWITCH_CHANNEL_COLUMNS = TWITCH_CHANNEL_SNAPSHOTS.columns
+"""Columns of `twitch_channel_snapshots`, in table order."""
+TWITCH_VIDEO_COLUMNS = TWITCH_VIDEO_SNAPSHOTS.columns
+"""Columns of `twitch_video_snapshots`, in table order."""
 
 SnapshotSource = Literal["videos", "streams", "channels"]
 """The snapshot frames an analyzer may read."""

@@ -22,12 +22,15 @@ from intel_assets.contracts.tables import (
     ANALYSIS_RESULTS_COLUMNS,
     ANALYSIS_RESULTS_TABLE,
     CHANNEL_GROWTH,
+    CHANNEL_PROJECTIONS,
     DAILY_METRICS,
     DURATION_PERFORMANCE,
     HOURLY_METRICS,
     PREMIERE_PERFORMANCE,
     REGIONAL_PERFORMANCE,
     STREAM_SNAPSHOTS,
+    TWITCH_BROADCASTER_GROWTH,
+    TWITCH_CHANNEL_SNAPSHOTS,
     TWITCH_GAME_STATS,
     TWITCH_GAME_STATS_MONTHLY,
     VIDEO_SNAPSHOTS,
@@ -106,6 +109,10 @@ ASSET_TABLES: Mapping[str, tuple[str, dg.TableSchema]] = {
     "twitch_game_stats": _archived(TWITCH_GAME_STATS),
     "twitch_game_stats_monthly": _archived(TWITCH_GAME_STATS_MONTHLY),
     "channel_growth": _archived(CHANNEL_GROWTH),
+    "twitch_broadcaster_growth": _archived(TWITCH_BROADCASTER_GROWTH),
+    "channel_projections": _archived(CHANNEL_PROJECTIONS),
+    # Also writes twitch_video_snapshots in the same transaction.
+    "twitch_channels": _archived(TWITCH_CHANNEL_SNAPSHOTS),
 }
 """Each table asset's warehouse table and its column schema (analysis assets aside)."""
 

@@ -17,6 +17,7 @@ from pathlib import Path
 import dagster as dg
 import httpx
 
+from intel_assets.defs.aggregation.broadcaster_growth import twitch_broadcaster_growth
 from intel_assets.defs.aggregation.definitions import DAILY_ASSETS
 from intel_assets.defs.aggregation.hourly import hourly_metrics
 from intel_assets.defs.aggregation.twitch_stats import twitch_game_stats
@@ -40,8 +41,8 @@ def fill_through_pipeline(
 
     `seed_history` replays the hours through the collection sensor and the collection and
     analysis assets; then `hourly_metrics` covers the hours in one run and the daily assets
-    (and `twitch_game_stats`) the day they begin on. `end` should be a UTC midnight, so the
-    hours are one day's.
+    (with `twitch_broadcaster_growth`, and `twitch_game_stats`) the day they begin on. `end`
+    should be a UTC midnight, so the hours are one day's.
 
     Raises:
         ServingSetupError: A seeding run or a rollup failed.
@@ -73,9 +74,9 @@ def fill_through_pipeline(
                 raise_on_error=False,
             ),
             dg.materialize(
-                DAILY_ASSETS,
+                [*DAILY_ASSETS, twitch_broadcaster_growth],
                 partition_key=f"{start:%Y-%m-%d}",
-                resources={"warehouse": warehouse},
+                resources={"warehouse": warehouse, "collection_policy": CollectionPolicy()},
                 raise_on_error=False,
             ),
             dg.materialize(

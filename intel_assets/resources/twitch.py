@@ -504,6 +504,28 @@ class TwitchClient(ApiClient):
                 found.setdefault(video.video_id, video)
         return list(found.values())
 
+    def user_videos(
+        self, *, user_id: str, video_type: str = "archive", first: int = 20
+    ) -> list[TwitchVideo]:
+        """A broadcaster's latest videos, newest first: one call, one page of `first`.
+
+        Args:
+            user_id: The broadcaster's user id.
+            video_type: "all", "archive" (past broadcasts), "highlight" or "upload".
+            first: Videos wanted, 1..100.
+        """
+        params = [
+            ("user_id", user_id),
+            ("type", video_type),
+            ("sort", "time"),
+            ("first", str(max(1, min(first, MAX_PAGE_SIZE)))),
+        ]
+        found: dict[str, TwitchVideo] = {}
+        for body in self._pages("videos", "/videos", params, 1):
+            for video in self._records(body, TwitchVideo.from_api, "videos"):
+                found.setdefault(video.video_id, video)
+        return list(found.values())
+
     def channels(self, broadcaster_ids: Sequence[str]) -> list[ChannelInfo]:
         """Channel settings of any number of broadcasters, 100 per call."""
         if isinstance(broadcaster_ids, str):

@@ -29,6 +29,8 @@ from intel_assets.simulator.ids import (
 
 DAY = 86_400
 HOUR = 3_600
+SUBSCRIBER_GROWTH_EPOCH = 1_767_225_600  # 2026-01-01T00:00:00Z
+"""When a channel has exactly `Channel.subscribers`; it gains its daily rate from there."""
 GAMING_CATEGORY_ID = "20"
 _DAY_BITS, _POOL_BITS, _SEQ_BITS = 17, 6, 17
 
@@ -178,6 +180,8 @@ class Channel:
         subscribers: True subscriber count (the API rounds it to three significant figures).
         hidden_subscribers: Whether the channel hides its subscriber count.
         created_at: Epoch seconds of the channel's creation.
+        subscriber_gain_per_day: Subscribers the channel gains each UTC day (see
+            `subscribers_at`).
     """
 
     index: int
@@ -189,6 +193,16 @@ class Channel:
     subscribers: int
     hidden_subscribers: bool
     created_at: float
+    subscriber_gain_per_day: int = 0
+
+    def subscribers_at(self, at: float) -> int:
+        """The true subscriber count at `at` (epoch seconds), a known linear growth.
+
+        `subscribers` on 2026-01-01 UTC, `subscriber_gain_per_day` more at each later UTC
+        midnight (fewer before it), never below 0.
+        """
+        days = math.floor((at - SUBSCRIBER_GROWTH_EPOCH) / DAY)
+        return max(0, self.subscribers + self.subscriber_gain_per_day * days)
 
     @property
     def uploads_playlist_id(self) -> str:
@@ -352,6 +366,15 @@ class WorldConfig:
     profiles: dict[str, GameProfile] = field(default_factory=lambda: dict(GAME_PROFILES))
 
 
+def subscriber_gain(seed: int, index: int, subscribers: int) -> int:
+    """A channel's subscribers gained per day: 1 plus up to 0.4% of its size, from a hash.
+
+    From a hash rather than the channel generator's random stream, so the rest of the world
+    stays what it was before channels grew.
+    """
+    return 1 + stable_hash(seed, "subscriber-gain", index, bits=30) % (1 + subscribers // 250)
+
+
 class YouTubeWorld:
     """Channels and videos of one seed; answers what exists and what is true at any time."""
 
@@ -402,6 +425,7 @@ class YouTubeWorld:
                     subscribers=subscribers,
                     hidden_subscribers=rng.random() < 0.05,
                     created_at=created_base + rng.random() * 13 * 365 * DAY,
+                    subscriber_gain_per_day=subscriber_gain(self.config.seed, index, subscribers),
                 )
             )
         for language in languages:

@@ -620,7 +620,8 @@ class YouTubeApi:
                     )
                 }
                 if not channel.hidden_subscribers:
-                    stats["subscriberCount"] = str(_three_significant(channel.subscribers))
+                    shown = _three_significant(channel.subscribers_at(at))
+                    stats["subscriberCount"] = str(shown)
                 stats["hiddenSubscriberCount"] = channel.hidden_subscribers
                 stats["videoCount"] = str(
                     int(10 + age_days * (0.2 + channel.subscribers**0.15 / 20))

@@ -32,7 +32,9 @@ PATHS = [
     "/v1/games/{game}/intel/{analyzer}",
     "/v1/games/{game}/optimal-durations",
     "/v1/games/{game}/summary",
+    "/v1/games/{game}/twitch/broadcasters",
     "/v1/games/{game}/twitch/stats",
+    "/v1/games/{game}/twitch/top-streamers",
     "/v1/quota",
     "/v1/trending",
 ]

@@ -250,6 +250,8 @@ GAME_ROUTES = [
     "/v1/games/{game}/optimal-durations",
     "/v1/games/{game}/twitch/stats",
     "/v1/games/{game}/channels",
+    "/v1/games/{game}/twitch/top-streamers",
+    "/v1/games/{game}/twitch/broadcasters",
 ]
 
 

@@ -25,7 +25,7 @@ def test_every_data_route_refuses_a_request_without_a_key(api_app: FastAPI):
     with served(api_app) as anonymous:
         answers = {path: anonymous.get(path) for path in paths}
 
-    assert len(paths) == 11
+    assert len(paths) == 13
     assert {p: a.status_code for p, a in answers.items()} == dict.fromkeys(paths, 401)
     for answer in answers.values():
         assert answer.json()["detail"] == (

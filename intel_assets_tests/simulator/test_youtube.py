@@ -1,6 +1,6 @@
 """YouTube methods of the simulator over HTTP: paging, ids, parts, counts, search, channels."""
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import isodate
 
@@ -236,9 +236,10 @@ def test_channels_round_subscribers_and_hide_hidden_ones(sim, http):
     assert "subscriberCount" not in by_id[hidden.channel_id]["statistics"]
     assert by_id[hidden.channel_id]["statistics"]["hiddenSubscriberCount"] is True
     count = int(by_id[shown.channel_id]["statistics"]["subscriberCount"])
-    # Three significant figures, rounded down: 12,345 would show as 12,300.
-    digits = len(str(shown.subscribers))
-    assert count == shown.subscribers // 10 ** (digits - 3) * 10 ** (digits - 3)
+    # Three significant figures of the count now, rounded down: 12,345 would show as 12,300.
+    true = shown.subscribers_at(sim.now().timestamp())
+    digits = len(str(true))
+    assert count == true // 10 ** (digits - 3) * 10 ** (digits - 3)
     uploads = by_id[shown.channel_id]["contentDetails"]["relatedPlaylists"]["uploads"]
     assert uploads == "UU" + shown.channel_id[2:]
 
@@ -329,3 +330,23 @@ def test_missing_part_and_unknown_part_are_refused(sim, http):
     assert no_part.json()["error"]["errors"][0]["reason"] == "required"
     assert bad_part.json()["error"]["errors"][0]["reason"] == "unknownPart"
     assert no_filter.json()["error"]["errors"][0]["reason"] == "missingRequiredParameter"
+
+
+def test_a_channel_gains_its_known_subscribers_each_utc_day(sim, http):
+    channels = sim.world.youtube.channels
+    # A small channel, so the API shows its count unrounded.
+    small = next(c for c in channels if not c.hidden_subscribers and c.subscribers < 500)
+    gain = small.subscriber_gain_per_day
+    assert gain >= 1
+
+    def shown_at(at: datetime) -> int:
+        sim.set_clock(at)
+        answer = youtube(http, sim, "channels", part="statistics", id=small.channel_id).json()
+        return int(answer["items"][0]["statistics"]["subscriberCount"])
+
+    # 2026-01-01 is where the count is `subscribers`; each UTC midnight adds the gain.
+    start = datetime(2026, 1, 1, 12, tzinfo=UTC)
+    counts = [shown_at(start + timedelta(days=n)) for n in (0, 1, 7)]
+    late_evening = shown_at(start + timedelta(hours=11, minutes=59))
+    assert counts == [small.subscribers, small.subscribers + gain, small.subscribers + 7 * gain]
+    assert late_evening == small.subscribers  # 23:59 is still the first day

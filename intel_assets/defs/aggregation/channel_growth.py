@@ -14,8 +14,8 @@ One row per game, UTC day and channel in `channel_growth`, for every channel in 
   unknown or 0), and per game and day `rank_7d_absolute` / `rank_7d_relative`, 1 for the channel
   that grew most (ties by channel id; NULL without a 7-day change).
 
-Projections are left out: they need at least 14 days of fetches, which the project only now
-starts to keep (`fetched_at`, migration 0009).
+Projections of the subscribers are `channel_projections` (where 14 days of fetches exist); the
+Twitch side is `twitch_broadcaster_growth`.
 """
 
 import time

@@ -35,6 +35,7 @@ from intel_assets.defs.archive.monthly import current_parts, day_counts
 from intel_assets.defs.archive.objects import recorded_rows
 from intel_assets.defs.archive.tables import (
     CHANNEL_GROWTH,
+    CHANNEL_PROJECTIONS,
     CHANNEL_SNAPSHOTS,
     DAILY_METRICS,
     DURATION_PERFORMANCE,
@@ -43,9 +44,12 @@ from intel_assets.defs.archive.tables import (
     QUOTA_LOG,
     REGIONAL_PERFORMANCE,
     STREAM_SNAPSHOTS,
+    TWITCH_BROADCASTER_GROWTH,
+    TWITCH_CHANNEL_SNAPSHOTS,
     TWITCH_GAME_STATS,
     TWITCH_GAME_STATS_HOURLY,
     TWITCH_TOP_STREAMERS,
+    TWITCH_VIDEO_SNAPSHOTS,
     VIDEO_SNAPSHOTS,
     ArchivedTable,
     record_batches,
@@ -61,9 +65,11 @@ class RetentionConfig(dg.Config):
         hourly_days: Days of `intel_hourly_metrics` and `twitch_game_stats_hourly` (the seed's
             warm tier: 7).
         daily_days: Days of `intel_daily_metrics`, the three performance tables,
-            `twitch_game_stats`, `twitch_game_top_streamers` and `channel_growth` (90).
+            `twitch_game_stats`, `twitch_game_top_streamers`, `channel_growth`,
+            `channel_projections` and `twitch_broadcaster_growth` (90).
         quota_log_days: Days of `intel_quota_log` (30).
-        snapshot_days: Days of snapshots; a month is dropped once all of it is older.
+        snapshot_days: Days of snapshots; a month is dropped once all of it is older (the
+            Twitch channel and video snapshots, plain tables, lose their older rows).
         as_of: ISO 8601 instant the windows are measured back from; empty means now.
     """
 
@@ -286,6 +292,8 @@ def apply_retention(
         TWITCH_GAME_STATS,
         TWITCH_TOP_STREAMERS,
         CHANNEL_GROWTH,
+        TWITCH_BROADCASTER_GROWTH,
+        CHANNEL_PROJECTIONS,
     ):
         outcomes += prune_table_rows(
             warehouse, store, table, today - timedelta(days=config.daily_days)
@@ -295,6 +303,11 @@ def apply_retention(
     )
     for table in (VIDEO_SNAPSHOTS, STREAM_SNAPSHOTS, CHANNEL_SNAPSHOTS):
         outcomes += prune_snapshot_months(
+            warehouse, store, table, as_of - timedelta(days=config.snapshot_days)
+        )
+    # Twitch's channel and video snapshots are few rows: plain tables, pruned row by row.
+    for table in (TWITCH_CHANNEL_SNAPSHOTS, TWITCH_VIDEO_SNAPSHOTS):
+        outcomes += prune_table_rows(
             warehouse, store, table, as_of - timedelta(days=config.snapshot_days)
         )
     return outcomes

@@ -90,6 +90,10 @@ TWITCH_GAME_STATS_HOURLY = ArchivedTable.of(tables.TWITCH_GAME_STATS_HOURLY)
 TWITCH_GAME_STATS_MONTHLY = ArchivedTable.of(tables.TWITCH_GAME_STATS_MONTHLY)
 TWITCH_TOP_STREAMERS = ArchivedTable.of(tables.TWITCH_TOP_STREAMERS)
 CHANNEL_GROWTH = ArchivedTable.of(tables.CHANNEL_GROWTH)
+TWITCH_BROADCASTER_GROWTH = ArchivedTable.of(tables.TWITCH_BROADCASTER_GROWTH)
+TWITCH_CHANNEL_SNAPSHOTS = ArchivedTable.of(tables.TWITCH_CHANNEL_SNAPSHOTS)
+TWITCH_VIDEO_SNAPSHOTS = ArchivedTable.of(tables.TWITCH_VIDEO_SNAPSHOTS)
+CHANNEL_PROJECTIONS = ArchivedTable.of(tables.CHANNEL_PROJECTIONS)
 
 ARCHIVED_TABLES: tuple[ArchivedTable, ...] = tuple(ArchivedTable.of(t) for t in tables.ARCHIVED)
 """Every table the monthly archive writes, snapshots first."""

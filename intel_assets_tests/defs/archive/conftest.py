@@ -153,6 +153,7 @@ def seed_month(warehouse: PostgresWarehouse) -> dict[str, int]:
         scope=RowScope(time_column="created_at", start=ts(2000, 1, 1), end=ts(2100, 1, 1)),
     )  # fmt: skip
     _seed_twitch_stats(warehouse)
+    _seed_twitch_growth_and_channels(warehouse)
     return {
         "video_snapshots": 3,
         "stream_snapshots": 1,
@@ -168,6 +169,10 @@ def seed_month(warehouse: PostgresWarehouse) -> dict[str, int]:
         "twitch_game_top_streamers": 1,
         "twitch_game_stats_monthly": 1,
         "channel_growth": 1,
+        "twitch_broadcaster_growth": 1,
+        "twitch_channel_snapshots": 1,
+        "twitch_video_snapshots": 1,
+        "channel_projections": 1,
     }
 
 
@@ -229,3 +234,52 @@ def _seed_twitch_stats(warehouse: PostgresWarehouse) -> None:
         ],
         scope=RowScope(time_column="month", start=date(2000, 1, 1), end=date(2100, 1, 1)),
     )
+
+
+def _seed_twitch_growth_and_channels(warehouse: PostgresWarehouse) -> None:
+    """A March and an April row of the broadcasters' growth, the channel projections and the
+    Twitch channel and video snapshots."""
+    warehouse.replace_rows(
+        "twitch_broadcaster_growth",
+        ["game_key", "day", "user_id", "user_login", "hours_streamed", "hours_watched",
+         "avg_viewers", "peak_viewers", "snapshot_count", "hours_watched_change_7d",
+         "rank_hours_watched"],
+        [
+            ("valorant", date(2026, 3, 5), "u1", "ü_login", 2.0, 20.0, 10.0, 14, 5, -1.5, 1),
+            ("valorant", date(2026, 4, 1), "u1", "ü_login", 1.0, 5.0, 5.0, 6, 3, None, 1),
+        ],
+        scope=RowScope(time_column="day", start=date(2000, 1, 1), end=date(2100, 1, 1)),
+    )  # fmt: skip
+    warehouse.replace_rows(
+        "channel_projections",
+        ["game_key", "day", "channel_id", "history_days", "subscriber_count",
+         "subscribers_per_day", "projected_subscribers_30d"],
+        [
+            ("fortnite", date(2026, 3, 31), "c1", 20, 1200, 10.5, 1515.0),
+            ("fortnite", date(2026, 4, 1), "c1", 3, 1210, None, None),
+        ],
+        scope=RowScope(time_column="day", start=date(2000, 1, 1), end=date(2100, 1, 1)),
+    )  # fmt: skip
+    every = RowScope(time_column="collected_at", start=ts(2000, 1, 1), end=ts(2100, 1, 1))
+    warehouse.replace_rows(
+        "twitch_channel_snapshots",
+        ["game_key", "collected_at", "collection_id", "broadcaster_id", "broadcaster_language",
+         "tags", "top_rank"],
+        [
+            ("valorant", ts(2026, 3, 6), "c-march", "u1", "pt", ["Português", "FPS"], 1),
+            ("valorant", ts(2026, 4, 2), "c-april", "u1", None, [], 1),
+        ],
+        scope=every,
+    )  # fmt: skip
+    warehouse.replace_rows(
+        "twitch_video_snapshots",
+        ["game_key", "collected_at", "collection_id", "video_id", "user_id", "created_at",
+         "view_count", "video_type", "duration_seconds"],
+        [
+            ("valorant", ts(2026, 3, 6), "c-march", "v1", "u1", ts(2026, 3, 5), 2**33, "archive",
+             3600),
+            ("valorant", ts(2026, 4, 2), "c-april", "v2", "u1", ts(2026, 4, 1), None, "archive",
+             60),
+        ],
+        scope=every,
+    )  # fmt: skip

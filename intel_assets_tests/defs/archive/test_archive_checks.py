@@ -77,9 +77,10 @@ def test_an_archived_month_passes_its_checks(
     counts = evaluations["monthly_archive_row_counts_match_postgres"].metadata
     # seed_month's March: 3 videos, 1 stream, 1 channel, 2 hourly, 1 daily, 1 duration,
     # 2 regional, 1 premiere, 1 quota log row, and Twitch statistics of 2 days, 1 hour, 1 top
-    # streamer and 1 month, and 1 channel growth row = 19.
-    assert counts["rows_archived"].value == 19
-    assert counts["tables_checked"].value == 14
+    # streamer and 1 month, 1 channel growth row, and 1 row each of broadcaster growth, Twitch
+    # channels, Twitch videos and channel projections = 23.
+    assert counts["rows_archived"].value == 23
+    assert counts["tables_checked"].value == 18
     assert counts["tables_pruned_since"].value == 0
 
 

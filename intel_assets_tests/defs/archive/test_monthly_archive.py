@@ -90,7 +90,7 @@ def test_a_month_in_a_folder_reads_back_in_duckdb_and_pandas(
     }
     assert _manifest(warehouse) == expected
     # No temporary files are left beside the objects.
-    assert sorted(p.name for p in root.rglob("*") if p.is_file()) == ["part-0.parquet"] * 14
+    assert sorted(p.name for p in root.rglob("*") if p.is_file()) == ["part-0.parquet"] * 18
     videos = pd.read_parquet(root / "table=video_snapshots/month=2026-03/part-0.parquet")
     # In day order (a snapshot month is compacted from its days), key order within a day.
     assert videos["video_id"].tolist() == ["first", "mid", "last"]
@@ -102,8 +102,8 @@ def test_a_month_in_a_folder_reads_back_in_duckdb_and_pandas(
     hourly = pd.read_parquet(root / "table=intel_hourly_metrics/month=2026-03/part-0.parquet")
     assert hourly["language_distribution"].tolist() == ['{"en": 1, "es": 1}', "{}"]
     metadata = result.asset_materializations_for_node("monthly_archive")[0].metadata
-    assert metadata["dagster/row_count"].value == sum(expected.values()) == 19
-    assert metadata["tables_archived"].value == 14
+    assert metadata["dagster/row_count"].value == sum(expected.values()) == 23
+    assert metadata["tables_archived"].value == 18
 
 
 def test_a_month_in_s3_reads_back_in_duckdb_with_the_same_row_counts(
@@ -209,7 +209,7 @@ def test_a_verified_month_is_not_overwritten_by_fewer_rows(
     path = Path(folder_store.url) / "table=video_snapshots/month=2026-03/part-0.parquet"
     assert pq.read_metadata(path).num_rows == 3
     metadata = result.asset_materializations_for_node("monthly_archive")[0].metadata
-    assert metadata["tables_archived"].value == 13
+    assert metadata["tables_archived"].value == 17
 
 
 def test_month_bounds_are_utc_and_half_open():

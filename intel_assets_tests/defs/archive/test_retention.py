@@ -16,7 +16,8 @@ TABLES = (
     "intel_daily_metrics", "intel_duration_performance", "intel_regional_performance",
     "intel_premiere_performance", "intel_quota_log", "twitch_game_stats",
     "twitch_game_stats_hourly", "twitch_game_top_streamers", "twitch_game_stats_monthly",
-    "channel_growth",
+    "channel_growth", "twitch_broadcaster_growth", "twitch_channel_snapshots",
+    "twitch_video_snapshots", "channel_projections",
 )  # fmt: skip
 
 
@@ -82,19 +83,24 @@ def test_retention_prunes_archived_months_only(
         "twitch_game_top_streamers": 1,  # April 2
         "twitch_game_stats_monthly": 2,  # never pruned
         "channel_growth": 1,  # April 1
+        "twitch_broadcaster_growth": 1,  # April 1
+        "twitch_channel_snapshots": 1,  # April 2
+        "twitch_video_snapshots": 1,  # April 2
+        "channel_projections": 1,  # April 1
     }
     partitions = _snapshot_partitions(warehouse)
     assert "video_snapshots_2026_03" not in partitions  # dropped, not emptied
     assert {"video_snapshots_2026_02", "video_snapshots_2026_04"} <= set(partitions)
     # hourly 2 + daily 1 + duration 1 + regional 2 + premiere 1 + quota 1 + Twitch daily 2,
-    # hourly 1, top streamers 1 and channel growth 1 = 13 rows deleted; video, stream and
+    # hourly 1, top streamers 1, channel growth 1, broadcaster growth 1, channel projections 1
+    # and Twitch channel and video snapshots 1 each = 17 rows deleted; video, stream and
     # channel partitions of March dropped with 3 + 1 + 1 rows.
-    assert metadata["rows_deleted"].value == 13
+    assert metadata["rows_deleted"].value == 17
     assert metadata["partitions_dropped"].value == 3
     assert metadata["snapshot_rows_dropped"].value == 5
     kept = sum(after.values()) - after["twitch_game_stats_monthly"]
-    assert metadata["rows_kept_unarchived"].value == kept == 10
-    assert sum(before.values()) - sum(after.values()) == 18
+    assert metadata["rows_kept_unarchived"].value == kept == 14
+    assert sum(before.values()) - sum(after.values()) == 22
 
     # Archiving March again must not overwrite the archive with what is left (nothing).
     _archive_march(warehouse, folder_store)
