@@ -9,20 +9,20 @@ the reset), so any number of processes sharing the Redis server can never spend 
 limit together. A reservation whose request was never charged by the API (quotaExceeded, an
 invalid key, a connection that never opened) is refunded.
 
-Redis keys (one set per platform, bucket and window):
+Redis keys (one set per platform, bucket and window; built in `resources/redis_keys.py`):
 
-    intel:quota:{platform}:{bucket}:{window}          units reserved in the window (integer),
+    quota_key(platform, bucket, window)                units reserved in the window (integer),
                                                        expires at the window's reset
-    intel:quota:{platform}:{bucket}:{window}:closed    "1" once the API said quotaExceeded,
+    quota_closed_key(quota_key(...))                   "1" once the API said quotaExceeded,
                                                        expires at the same reset
 
 `{window}` is the Pacific date (`2026-03-08`) of a daily bucket or `m<epoch seconds of the
 minute's start>` of a per-minute bucket.
 
-    intel:quota:log                                    stream of every reservation and refund
+    QUOTA_LOG_STREAM                                   stream of every reservation and refund
 
 The ledger in Redis is the record of every spend. The Lua script that reserves units also
-appends the spend to the stream `intel:quota:log`, and the one that refunds appends the refund,
+appends the spend to the stream `QUOTA_LOG_STREAM`, and the one that refunds appends the refund,
 so no spend can be counted without being logged, whatever happens to the process next. Any
 ledger drains the stream into `intel_quota_log` (`drain_quota_log`: one row per reservation,
 with platform, bucket, operation, units_used, units_remaining, quota_day = the Pacific date of
