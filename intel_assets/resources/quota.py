@@ -356,6 +356,49 @@ class QuotaLedger:
             api=self.platform,
         )
 
+    def _run_reserve(self, key: str, args: list[Any], operation: str) -> tuple[int, int]:
+        """Run the reserve script on a bucket's key; its outcome and the window's units used.
+
+        The outcome is 1 when reserved, 0 over the limit and -1 while the bucket is closed.
+
+        Raises:
+            QuotaUnavailableError: Redis did not answer.
+        """
+        try:
+            outcome, used = self._reserve_script(
+                keys=[key, quota_closed_key(key), QUOTA_LOG_STREAM], args=args
+            )  # type: ignore[misc]
+        except (redis.RedisError, OSError) as error:
+            raise self._unavailable(f"reserving {operation}", error) from None
+        return int(outcome), int(used)
+
+    def _refusal(
+        self,
+        spec: BucketSpec,
+        operation: str,
+        units: int,
+        used: int,
+        reset_at: datetime,
+        *,
+        closed: bool,
+    ) -> QuotaExhaustedError:
+        """The error of a refused reservation: the bucket is closed, or `units` exceed it."""
+        reason = "closed" if closed else "limit"
+        why = (
+            "YouTube answered quotaExceeded earlier in this quota day"
+            if closed
+            else f"{used} of {spec.limit} units are spent and {operation} costs {units}"
+        )
+        return QuotaExhaustedError(
+            f"{self.platform} quota bucket {spec.name!r} refuses {operation}: {why}; "
+            f"it resets at {reset_at.isoformat()}",
+            api=self.platform,
+            method=operation,
+            bucket=spec.name,
+            reset_at=reset_at,
+            reason=reason,
+        )
+
     def reserve(
         self,
         bucket: str,
@@ -400,30 +443,12 @@ class QuotaLedger:
             # unwritten (both then land together).
             if self._undrained >= self._flush_at:
                 self._drain_quietly()
-        try:
-            outcome, used = self._reserve_script(
-                keys=[key, quota_closed_key(key), QUOTA_LOG_STREAM],
-                args=[units, spec.limit, _milliseconds_until(reset_at, now), self._logs, *fields],
-            )  # type: ignore[misc]
-        except (redis.RedisError, OSError) as error:
-            raise self._unavailable(f"reserving {operation}", error) from None
-        outcome, used = int(outcome), int(used)
+        ttl_ms = _milliseconds_until(reset_at, now)
+        outcome, used = self._run_reserve(
+            key, [units, spec.limit, ttl_ms, self._logs, *fields], operation
+        )
         if outcome != 1:
-            reason = "closed" if outcome == -1 else "limit"
-            why = (
-                "YouTube answered quotaExceeded earlier in this quota day"
-                if reason == "closed"
-                else f"{used} of {spec.limit} units are spent and {operation} costs {units}"
-            )
-            raise QuotaExhaustedError(
-                f"{self.platform} quota bucket {bucket!r} refuses {operation}: {why}; "
-                f"it resets at {reset_at.isoformat()}",
-                api=self.platform,
-                method=operation,
-                bucket=bucket,
-                reset_at=reset_at,
-                reason=reason,
-            )
+            raise self._refusal(spec, operation, units, used, reset_at, closed=outcome == -1)
         reservation = Reservation(
             reservation_id=reservation_id,
             platform=self.platform,
