@@ -2,13 +2,14 @@
 
 The API clients call `record_api_attempt` after every HTTP attempt; it writes in ONE pipelined
 round trip. Counters only ever grow (Prometheus computes rates), so processes never overwrite
-each other. Key layout (all hashes; `|` separates the parts of a field):
+each other. Key layout (all hashes, named in `intel_assets.resources.redis_keys`; `|`
+separates the parts of a field):
 
-    intel:metrics:api:calls            field `api|method|class` → attempts (counter)
-    intel:metrics:api:errors           field `api|method|class` → attempts that were not 2xx
-    intel:metrics:api:latency_sum      field `api|method`       → seconds spent, summed (float)
-    intel:metrics:api:latency_count    field `api|method`       → attempts timed
-    intel:metrics:api:latency_bucket   field `api|method|le`    → attempts that took <= le
+    CALLS_KEY                          field `api|method|class` → attempts (counter)
+    ERRORS_KEY                         field `api|method|class` → attempts that were not 2xx
+    LATENCY_SUM_KEY                    field `api|method`       → seconds spent, summed (float)
+    LATENCY_COUNT_KEY                  field `api|method`       → attempts timed
+    LATENCY_BUCKET_KEY                 field `api|method|le`    → attempts that took <= le
                                                                    seconds (cumulative, as
                                                                    Prometheus histograms are;
                                                                    le is one of LATENCY_BUCKETS
@@ -20,34 +21,34 @@ each other. Key layout (all hashes; `|` separates the parts of a field):
 
 The other state a Prometheus exporter reads lives where its owner keeps it:
 
-    intel:breaker:{api}                         breaker hash: state, failures, open_until
+    breaker_key(api)                            breaker hash: state, failures, open_until
                                                 (see intel_assets.resources.breaker)
-    intel:quota:{platform}:{bucket}:{window}    units used in the bucket's current window, and
-    ...:closed                                  "1" while the API has closed it
+    quota_key(platform, bucket, window)         units used in the bucket's current window, and
+    quota_closed_key(...)                       "1" while the API has closed it
                                                 (see intel_assets.resources.quota)
-    intel:twitch:ratelimit                      hash: limit, remaining, reset (epoch seconds)
+    TWITCH_RATE_LIMIT_KEY                       hash: limit, remaining, reset (epoch seconds)
                                                 from Twitch's last Ratelimit-* headers
 
 The warehouse counts what it writes, after each committed transaction:
 
-    intel:metrics:rows_written         field `table` → rows written (counter; `replace_many`
+    ROWS_WRITTEN_KEY                   field `table` → rows written (counter; `replace_many`
                                                        and `append_rows` of PostgresWarehouse)
 
 Every run that ends is counted once by `run_outcomes_sensor`, in the daemon, whichever machine
 ran it (a run's id is remembered for a week, so a sensor tick evaluated twice counts nothing
 twice):
 
-    intel:metrics:runs:outcomes         field `job|outcome` → runs that ended so (counter;
+    RUN_OUTCOMES_KEY                    field `job|outcome` → runs that ended so (counter;
                                                               outcome: success, failure, canceled)
-    intel:metrics:runs:duration_sum     field `job`         → seconds from start to end, summed
-    intel:metrics:runs:duration_count   field `job`         → runs timed (those that started)
-    intel:metrics:runs:duration_bucket  field `job|le`      → runs that took <= le seconds
+    RUN_DURATION_SUM_KEY                field `job`         → seconds from start to end, summed
+    RUN_DURATION_COUNT_KEY              field `job`         → runs timed (those that started)
+    RUN_DURATION_BUCKET_KEY             field `job|le`      → runs that took <= le seconds
                                                               (cumulative; RUN_DURATION_BUCKETS)
-    intel:metrics:runs:counted:{run_id} "1" once the run is counted, for COUNTED_RUN_TTL_SECONDS
+    run_counted_key(run_id)             "1" once the run is counted, for COUNTED_RUN_TTL_SECONDS
 
 The analysis assets count each analyzer's result per game and run:
 
-    intel:metrics:analyzer:outcomes     field `analyzer|outcome` → results (counter; outcome:
+    ANALYZER_OUTCOMES_KEY               field `analyzer|outcome` → results (counter; outcome:
                                         `fresh` written, `stale` written but a collection it
                                         reads failed last, `rejected` failed its blocking
                                         confidence check and was not written, `failed` raised)

@@ -33,7 +33,7 @@ class AnalyzerSpec:
 
     Attributes:
         name: Registry key, used in asset names (`<name>_intel`), Redis keys
-            (`intel:<name>:precomputed:<game>`) and `intel_analysis_results.analyzer`.
+            (`redis_keys.analysis_key`) and `intel_analysis_results.analyzer`.
         analyze: The pure analysis, `AnalyzerInputs -> result` (default thresholds).
         needs: The snapshot frames it reads; their age is the result's data age.
         min_sample: Sample size at which the sample no longer limits confidence.

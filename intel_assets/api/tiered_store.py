@@ -85,7 +85,7 @@ SNAPSHOT_COLUMNS: Mapping[Platform, tuple[str, ...]] = {
     "twitch": STREAM_SUMMARY_COLUMNS,
 }
 RECORDS_FIELD: Mapping[Platform, str] = {"youtube": "videos", "twitch": "streams"}
-"""The field of a hot-tier snapshot value (`<platform>:games:<game>`) holding its records."""
+"""The field of a hot-tier snapshot value (`redis_keys.snapshot_key`) holding its records."""
 
 
 class Unavailable(Exception):

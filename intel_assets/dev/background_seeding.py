@@ -1,7 +1,7 @@
 """History seeding beside a running Dagster: the flag that pauses live collection, and backfills.
 
 `intel-assets dev` serves the UI at once and seeds in a process of its own. While that process
-replays the past, it holds a flag in Redis (`intel:seeding`, 2 minutes, renewed every step):
+replays the past, it holds a flag in Redis (`SEEDING_KEY`, 2 minutes, renewed every step):
 the live `collection_sensor` of the daemon then skips with that reason, since a live collection
 would move a game's collection state to now and the replay would find nothing due. As the hours
 are seeded, the process asks the running webserver for backfills of them, exactly as the UI's

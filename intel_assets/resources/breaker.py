@@ -8,7 +8,7 @@ time is up the first caller becomes the one half-open probe (it holds the probe 
 `probe_seconds`, while others are still refused); its success closes the breaker, its failure
 opens it again for another `open_seconds`.
 
-Redis key: `intel:breaker:{api}`, a hash with `state` (closed, open, half_open), `failures`,
+Redis key: `redis_keys.breaker_key(api)`, a hash with `state` (closed, open, half_open), `failures`,
 `open_until` and `probe_until` (epoch seconds). Every transition is one Lua script, so two
 processes can never both take the probe or lose a failure.
 """

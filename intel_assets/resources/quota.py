@@ -9,20 +9,20 @@ the reset), so any number of processes sharing the Redis server can never spend 
 limit together. A reservation whose request was never charged by the API (quotaExceeded, an
 invalid key, a connection that never opened) is refunded.
 
-Redis keys (one set per platform, bucket and window):
+Redis keys (one set per platform, bucket and window; built in `resources/redis_keys.py`):
 
-    intel:quota:{platform}:{bucket}:{window}          units reserved in the window (integer),
+    quota_key(platform, bucket, window)                units reserved in the window (integer),
                                                        expires at the window's reset
-    intel:quota:{platform}:{bucket}:{window}:closed    "1" once the API said quotaExceeded,
+    quota_closed_key(quota_key(...))                   "1" once the API said quotaExceeded,
                                                        expires at the same reset
 
 `{window}` is the Pacific date (`2026-03-08`) of a daily bucket or `m<epoch seconds of the
 minute's start>` of a per-minute bucket.
 
-    intel:quota:log                                    stream of every reservation and refund
+    QUOTA_LOG_STREAM                                   stream of every reservation and refund
 
 The ledger in Redis is the record of every spend. The Lua script that reserves units also
-appends the spend to the stream `intel:quota:log`, and the one that refunds appends the refund,
+appends the spend to the stream `QUOTA_LOG_STREAM`, and the one that refunds appends the refund,
 so no spend can be counted without being logged, whatever happens to the process next. Any
 ledger drains the stream into `intel_quota_log` (`drain_quota_log`: one row per reservation,
 with platform, bucket, operation, units_used, units_remaining, quota_day = the Pacific date of
@@ -356,6 +356,49 @@ class QuotaLedger:
             api=self.platform,
         )
 
+    def _run_reserve(self, key: str, args: list[Any], operation: str) -> tuple[int, int]:
+        """Run the reserve script on a bucket's key; its outcome and the window's units used.
+
+        The outcome is 1 when reserved, 0 over the limit and -1 while the bucket is closed.
+
+        Raises:
+            QuotaUnavailableError: Redis did not answer.
+        """
+        try:
+            outcome, used = self._reserve_script(
+                keys=[key, quota_closed_key(key), QUOTA_LOG_STREAM], args=args
+            )  # type: ignore[misc]
+        except (redis.RedisError, OSError) as error:
+            raise self._unavailable(f"reserving {operation}", error) from None
+        return int(outcome), int(used)
+
+    def _refusal(
+        self,
+        spec: BucketSpec,
+        operation: str,
+        units: int,
+        used: int,
+        reset_at: datetime,
+        *,
+        closed: bool,
+    ) -> QuotaExhaustedError:
+        """The error of a refused reservation: the bucket is closed, or `units` exceed it."""
+        reason = "closed" if closed else "limit"
+        why = (
+            "YouTube answered quotaExceeded earlier in this quota day"
+            if closed
+            else f"{used} of {spec.limit} units are spent and {operation} costs {units}"
+        )
+        return QuotaExhaustedError(
+            f"{self.platform} quota bucket {spec.name!r} refuses {operation}: {why}; "
+            f"it resets at {reset_at.isoformat()}",
+            api=self.platform,
+            method=operation,
+            bucket=spec.name,
+            reset_at=reset_at,
+            reason=reason,
+        )
+
     def reserve(
         self,
         bucket: str,
@@ -400,30 +443,12 @@ class QuotaLedger:
             # unwritten (both then land together).
             if self._undrained >= self._flush_at:
                 self._drain_quietly()
-        try:
-            outcome, used = self._reserve_script(
-                keys=[key, quota_closed_key(key), QUOTA_LOG_STREAM],
-                args=[units, spec.limit, _milliseconds_until(reset_at, now), self._logs, *fields],
-            )  # type: ignore[misc]
-        except (redis.RedisError, OSError) as error:
-            raise self._unavailable(f"reserving {operation}", error) from None
-        outcome, used = int(outcome), int(used)
+        ttl_ms = _milliseconds_until(reset_at, now)
+        outcome, used = self._run_reserve(
+            key, [units, spec.limit, ttl_ms, self._logs, *fields], operation
+        )
         if outcome != 1:
-            reason = "closed" if outcome == -1 else "limit"
-            why = (
-                "YouTube answered quotaExceeded earlier in this quota day"
-                if reason == "closed"
-                else f"{used} of {spec.limit} units are spent and {operation} costs {units}"
-            )
-            raise QuotaExhaustedError(
-                f"{self.platform} quota bucket {bucket!r} refuses {operation}: {why}; "
-                f"it resets at {reset_at.isoformat()}",
-                api=self.platform,
-                method=operation,
-                bucket=bucket,
-                reset_at=reset_at,
-                reason=reason,
-            )
+            raise self._refusal(spec, operation, units, used, reset_at, closed=outcome == -1)
         reservation = Reservation(
             reservation_id=reservation_id,
             platform=self.platform,

@@ -350,7 +350,7 @@ def analyse_game(
     """Run `analyzers` on one game (the partition) and store and report their results.
 
     Writes each result that passes its blocking check to `intel_analysis_results` and to the
-    hot tier (`intel:<analyzer>:precomputed:<game>`), and counts every outcome in Redis.
+    hot tier (`redis_keys.analysis_key`), and counts every outcome in Redis.
     """
     game_key = context.partition_key
     frames, freshness = _read_inputs(context, analyzers, lookback, warehouse)

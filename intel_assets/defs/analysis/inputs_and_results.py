@@ -8,7 +8,7 @@ Outputs, per analyzer and game:
 - `intel_analysis_results`: one row per (analyzer, game, as_of), `result` being the analyzer's
   `to_dict()` and the envelope (data age, sample size, confidence, stale) in the columns. The
   hourly rollup and the read API's warm fallback read it.
-- Redis `intel:<analyzer>:precomputed:<game>`: the whole envelope (`AnalysisResult.to_dict()`),
+- Redis `analysis_key(analyzer, game)`: the whole envelope (`AnalysisResult.to_dict()`),
   expiring after the analyzer's TTL; what the read API serves first.
 """
 

@@ -140,7 +140,7 @@ def _collect_videos(
     """Collect, store and report one YouTube snapshot; any failure counts in the game's state.
 
     Writes `video_snapshots`, `channel_snapshots` and the game's collection state in one
-    transaction, then the hot tier's `youtube:games:{game}`; on failure, the failure in the
+    transaction, then the game's hot-tier snapshot (`snapshot_key`); on failure, the failure in the
     game's state, and the shared caches the snapshot came from are forgotten.
     """
     started = time.perf_counter()

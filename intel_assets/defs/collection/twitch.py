@@ -3,7 +3,7 @@
 Twitch keeps no history: viewers and streamers per game exist only where someone polled
 `/streams` and stored it, so each collection keeps all pages (a stream repeated across pages is
 kept once). Rows go to `stream_snapshots` with the game's collection state in one transaction;
-the snapshot also goes to the hot tier (`twitch:games:{game}`, 5 h TTL).
+the snapshot also goes to the hot tier (`redis_keys.snapshot_key`, 5 h TTL).
 """
 
 from dataclasses import dataclass

@@ -20,10 +20,10 @@ A game's collection then offers its discovered videos to its video budget like a
 video; their statistics are refreshed through `videos.batchGetStats` unless this window already
 has them.
 
-Redis keys (with a TTL):
-- `youtube:uploads:{window}`: the sweep of a window (its counts), made once per window.
-- `youtube:uploads:looked`: channel id to the epoch second its playlist was last read.
-- `youtube:discovered:{game}`: video id to the video's record, for videos matched to the game.
+Redis keys (with a TTL; built in `intel_assets.resources.redis_keys`):
+- `uploads_sweep_key(window)`: the sweep of a window (its counts), made once per window.
+- `UPLOADS_LOOKED_KEY`: channel id to the epoch second its playlist was last read.
+- `discovered_key(game)`: video id to the video's record, for videos matched to the game.
 """
 
 import math

@@ -15,7 +15,7 @@ Details and statistics fetched once are cached for the window, so no video is pa
 Each step is a function of its own: `shared_chart_videos` (1-2), `game_candidates` (3-4),
 `run_uploads_sweep` (5), `refreshed_rows` (the kept videos' newest counts), `collect_youtube` (all).
 The rows go to `video_snapshots` together with the game's collection state in one transaction;
-the latest snapshot also goes to the hot tier (`youtube:games:{game}`, 5 h TTL).
+the latest snapshot also goes to the hot tier (`redis_keys.snapshot_key`, 5 h TTL).
 """
 
 import time
