@@ -2,7 +2,8 @@
 
 Collection runs through the real sensor (`seed_history` steps the clock hour by hour; each
 YouTube collection is followed by the eight analyses), then the day's 24 hours are rolled up in
-one single-run backfill, the day's daily tables and Twitch statistics follow, the month's
+one single-run backfill, the day's daily tables, channel and broadcaster growth, channel
+projections and Twitch statistics follow (and one game's top Twitch broadcasters), the month's
 Twitch statistics, the month is archived and retention runs, each with its checks. The simulated
 day is yesterday by the test clock (`clock.ANCHOR`).
 """
@@ -15,12 +16,13 @@ import dagster as dg
 import time_machine
 from dagster_aws.s3 import S3Resource
 
-from intel_assets.defs.aggregation.definitions import DAILY_ASSETS
+from intel_assets.defs.aggregation.definitions import DAILY_ASSETS, GROWTH_ASSETS
 from intel_assets.defs.aggregation.hourly import hourly_metrics
 from intel_assets.defs.aggregation.twitch_stats import twitch_game_stats, twitch_game_stats_monthly
 from intel_assets.defs.archive.monthly import monthly_archive
 from intel_assets.defs.archive.retention import retention
 from intel_assets.defs.collection.assets import CollectionPolicy
+from intel_assets.defs.collection.twitch_channels import twitch_channels
 from intel_assets.dev.history_seeding import seed_history, simulator_resources
 from intel_assets.resources.archive import ArchiveStore
 from intel_assets.resources.hot_tier import RedisHotTier
@@ -59,6 +61,22 @@ def _text_numbers(metadata: dict[str, Any]) -> list[str]:
                 continue
             found.append(key)
     return found
+
+
+def _top_broadcasters_of_one_game(
+    check_defs: list[dg.AssetChecksDefinition], resources: dict[str, Any], at: datetime
+) -> list[dg.AssetCheckEvaluation]:
+    """`twitch_channels[fortnite]` with its checks at `at` (the simulator's clock set there)."""
+    with time_machine.travel(at, tick=False), dg.instance_for_test() as instance:
+        instance.add_dynamic_partitions("games", ["fortnite"])
+        result = dg.materialize(
+            [twitch_channels, *_checks_of(check_defs, [twitch_channels])],
+            partition_key="fortnite",
+            resources=resources,
+            instance=instance,
+        )
+    assert result.success
+    return list(result.get_asset_check_evaluations())
 
 
 def test_a_simulated_day_runs_the_whole_graph_and_every_check_passes(
@@ -103,6 +121,11 @@ def test_a_simulated_day_runs_the_whole_graph_and_every_check_passes(
             policy,
         )  # fmt: skip
         report = seed_history(1, resources, end=day_end)
+        sim.set_clock(day_end)
+        for check in _top_broadcasters_of_one_game(check_defs, resources, day_end):
+            evaluated.add(dg.AssetCheckKey(check.asset_key, check.check_name))
+            if not check.passed:
+                failed.append(f"{check.check_name}: {check.description}")
 
     with dg.instance_for_test() as instance:
         with time_machine.travel(day_end + timedelta(minutes=30), tick=False):
@@ -114,6 +137,7 @@ def test_a_simulated_day_runs_the_whole_graph_and_every_check_passes(
                 },
             )
             run(list(DAILY_ASSETS), partition_key=f"{day:%Y-%m-%d}")
+            run(list(GROWTH_ASSETS), partition_key=f"{day:%Y-%m-%d}")
             run([twitch_game_stats], partition_key=f"{day:%Y-%m-%d}")
         with time_machine.travel(
             datetime(next_month.year, next_month.month, 1, 0, 30, tzinfo=UTC), tick=False
