@@ -31,7 +31,7 @@ import pandas as pd
 
 from intel_assets.contracts.tables import BROADCASTER_GROWTH_COLUMNS
 from intel_assets.defs.aggregation.common import markdown_preview
-from intel_assets.defs.aggregation.twitch_stats import day_start
+from intel_assets.defs.aggregation.twitch_stats import NEXT_SNAPSHOT_AT, SNAPSHOT_HOURS, day_start
 from intel_assets.defs.collection.assets import CollectionPolicy
 from intel_assets.freshness import DAILY_FRESHNESS
 from intel_assets.partitions import daily_partitions
@@ -43,15 +43,12 @@ CHANGE_DAYS: tuple[int, ...] = (1, 7, 30)
 CHANGED: tuple[str, ...] = ("hours_streamed", "hours_watched", "avg_viewers")
 """The figures whose change is kept."""
 
-_DAY_FIGURES = """
+_DAY_FIGURES = f"""
 WITH weighted AS (
     SELECT game_key, user_id, user_login, user_name, stream_id, collected_at, viewer_count,
-        CASE WHEN next_at IS NULL THEN %(interval_seconds)s / 2.0
-            ELSE least(extract(epoch FROM next_at - collected_at)::float8, %(interval_seconds)s)
-        END / 3600.0 AS hours
+        {SNAPSHOT_HOURS} AS hours
     FROM (
-        SELECT *, lead(collected_at) OVER (
-            PARTITION BY game_key, stream_id ORDER BY collected_at) AS next_at
+        SELECT *, {NEXT_SNAPSHOT_AT} AS next_at
         FROM stream_snapshots WHERE collected_at >= %(start)s AND collected_at < %(end)s
     ) AS day_snapshots
 )

@@ -55,18 +55,25 @@ TOP_STREAMERS = 10
 
 _ORIGIN = "TIMESTAMPTZ '2000-01-01 00:00:00+00'"
 
+NEXT_SNAPSHOT_AT = (
+    "lead(collected_at) OVER (PARTITION BY game_key, stream_id ORDER BY collected_at)"
+)
+"""SQL: the next snapshot of the same stream in the same game within the rows read (`next_at`)."""
+
+SNAPSHOT_HOURS = """CASE WHEN next_at IS NULL THEN %(interval_seconds)s / 2.0
+        ELSE least(extract(epoch FROM next_at - collected_at)::float8, %(interval_seconds)s)
+    END / 3600.0"""
+"""SQL: the hours a snapshot stands for, min(t_next - t, I), or I/2 for a stream's last one."""
+
 # The day's snapshots with the hours each stands for, computed once (one sort by stream) and
 # read by the two queries below; only the columns they aggregate, so it stays small.
 _WEIGHTED = f"""
 CREATE TEMP TABLE twitch_weighted ON COMMIT DROP AS
 SELECT game_key, user_id, collected_at, viewer_count,
     date_bin('1 hour', collected_at, {_ORIGIN}) AS hour_start,
-    CASE WHEN next_at IS NULL THEN %(interval_seconds)s / 2.0
-        ELSE least(extract(epoch FROM next_at - collected_at)::float8, %(interval_seconds)s)
-    END / 3600.0 AS hours
+    {SNAPSHOT_HOURS} AS hours
 FROM (
-    SELECT game_key, user_id, collected_at, viewer_count,
-        lead(collected_at) OVER (PARTITION BY game_key, stream_id ORDER BY collected_at) AS next_at
+    SELECT game_key, user_id, collected_at, viewer_count, {NEXT_SNAPSHOT_AT} AS next_at
     FROM stream_snapshots WHERE collected_at >= %(start)s AND collected_at < %(end)s
 ) AS day_snapshots
 """
