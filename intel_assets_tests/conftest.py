@@ -26,7 +26,12 @@ import time_machine
 from psycopg import sql
 
 from intel_assets import migrate, services, warning_filters
-from intel_assets.dev.local_deployment import free_port, wait_for_loaded_workspace
+from intel_assets.dev.local_deployment import (
+    free_port,
+    graphql,
+    stop_instigators,
+    wait_for_loaded_workspace,
+)
 from intel_assets.resources.hot_tier import RedisHotTier
 from intel_assets.resources.warehouse import PostgresWarehouse
 from intel_assets.settings import PROJECT_ROOT, Settings, with_database
@@ -352,15 +357,51 @@ def stop_dagster_dev(process: "subprocess.Popen[bytes]") -> None:
             process.wait()
 
 
+UNFINISHED_RUNS = """
+{ runsOrError(filter: {statuses: [QUEUED, NOT_STARTED, STARTING, STARTED]}) {
+    ... on Runs { results { runId } } } }
+"""
+
+
+def quiet_the_daemon(url: str, timeout_s: float = 180) -> None:
+    """Stop every sensor and schedule, then cancel what they launched until nothing is left.
+
+    A sensor tick under way when its sensor stops still submits the rest of its runs (one a
+    second or so), so the runs are cancelled until two checks three seconds apart find none
+    unfinished; those that started have their processes terminated.
+    """
+    stop_instigators(url, keep=set())
+    deadline = time.monotonic() + timeout_s
+    empty_checks = 0
+    while empty_checks < 2:
+        assert time.monotonic() < deadline, "runs kept arriving after the sensors stopped"
+        unfinished = graphql(url, UNFINISHED_RUNS)["runsOrError"]["results"]
+        if unfinished:
+            empty_checks = 0
+            terminated = graphql(
+                url,
+                "mutation($ids: [String!]!) { terminateRuns(runIds: $ids, "
+                "terminatePolicy: SAFE_TERMINATE) { __typename } }",
+                {"ids": [run["runId"] for run in unfinished]},
+            )
+            assert terminated["terminateRuns"]["__typename"] == "TerminateRunsResult", terminated
+        else:
+            empty_checks += 1
+        time.sleep(3)
+
+
 @pytest.fixture(scope="session")
 def dagster_dev(
     test_settings: Settings, endpoints: services.Endpoints, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[DagsterDev]:
     """The README's main command, running for the whole session on the test servers.
 
-    Its daemon collects on the machine's clock for as long as the session lasts, so it keeps a
-    Redis database of its own: on the tests' database its quota spends, run counts and locks
-    would land in whichever test runs beside it.
+    It keeps a Redis database of its own: on the tests' database the quota spends, run counts
+    and locks of whatever its daemon runs would land in whichever test runs beside it. Its
+    sensors and schedules are stopped once it has loaded, and anything they launched by then
+    is cancelled: no test of it needs the daemon's own collections, and for the rest of the
+    session they would take the two cores from the other tests (test_dev_seeding and
+    test_scale_out start daemons of their own and watch them launch runs).
     """
     log_path = tmp_path_factory.mktemp("dagster_dev") / "dev.log"
     url = with_redis_db(endpoints.redis_url, DAGSTER_DEV_REDIS_DB)
@@ -368,5 +409,10 @@ def dagster_dev(
     client.flushdb()
     client.close()
     running = start_dagster_dev(replace(test_settings, redis_url=url), free_port(), log_path)
+    try:
+        quiet_the_daemon(running.url)
+    except BaseException:
+        stop_dagster_dev(running.process)
+        raise
     yield running
     stop_dagster_dev(running.process)
