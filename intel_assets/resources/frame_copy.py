@@ -1,12 +1,12 @@
 """A DataFrame's rows as Postgres binary COPY data, encoded a column at a time.
 
 psycopg's `Copy.write_row` encodes each value of each row in turn, and the rows must first be
-Python tuples: for a snapshot of a thousand videos and 36 columns that per-value work cost most
-of a collection's write. Here each column becomes its cells' bytes at once (through Arrow and
-NumPy) and a row is its cells joined in order: the bytes of Postgres' binary COPY format that
-psycopg would send for the same values. A column whose type or values this module does not
-know (jsonb, dates, naive times, mixed objects, integers out of range) goes through psycopg's
-own dumper for the column's type, value by value, as before.
+Python tuples: for the ingest benchmark's snapshots that took most of the write's CPU. Here each
+column becomes its cells' bytes at once (through Arrow and NumPy) and a row is its cells joined
+in order: the bytes of Postgres' binary COPY format that psycopg would send for the same values.
+A column whose type or values this module does not know (jsonb, dates, naive times, mixed
+objects) goes through psycopg's own dumper for the column's type, value by value, as before. An
+integer out of its column's range is an error (psycopg's binary dumpers keep its low bytes).
 """
 
 import math
@@ -67,7 +67,10 @@ def copy_data(
         pieces = [_uniform(struct.pack("!h", len(columns)) * len(part), 2)]
         for column, oid in zip(columns, types, strict=True):
             series = part[column]
-            fields = _column_fields(series, oid)
+            try:
+                fields = _column_fields(series, oid)
+            except ValueError as error:
+                raise ValueError(f"column {column}: {error}") from error
             pieces.extend(
                 fields if fields is not None else [_dumped(_values(series), dump_for(oid))]
             )
@@ -178,7 +181,9 @@ def _integers(values: np.ndarray, missing: np.ndarray | None, dtype: np.dtype) -
     else:
         inside = (values >= info.min) & (values <= info.max)
     if not np.all(inside):
-        return None
+        # psycopg's binary dumpers would keep the low bytes and store a wrong number silently.
+        wrong = values[~inside][0]
+        raise ValueError(f"{wrong} is out of range for a {dtype.itemsize * 8}-bit integer column")
     return [_fixed(values.astype(dtype), missing)]
 
 
