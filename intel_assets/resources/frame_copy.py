@@ -40,9 +40,10 @@ _BOOL, _INT8, _INT2, _INT4, _TEXT, _FLOAT8, _VARCHAR, _TIMESTAMPTZ, _TEXT_ARRAY 
 _INTEGERS = {_INT2: np.dtype(">i2"), _INT4: np.dtype(">i4"), _INT8: np.dtype(">i8")}
 _EMPTY = pa.scalar(b"", type=pa.large_binary())
 
-Fields = list[pa.Array]
-"""One column's fields as large_binary arrays without nulls, whose values joined row by row
-(size, then bytes; size -1 alone for NULL) are the column's binary COPY fields."""
+Fields = list[pa.Array | np.ndarray]
+"""One column's fields as pieces whose values joined row by row (size, then bytes; size -1
+alone for NULL) are the column's binary COPY fields: large_binary arrays without nulls, or
+tables of bytes (one row per row) where every row's piece has the same width."""
 
 
 def copy_data(
@@ -80,7 +81,15 @@ def copy_data(
 
 def _joined(pieces: Fields) -> bytes:
     """The rows' bytes: each row's pieces joined in order, the rows one after another."""
-    rows = pc.call_function("binary_join_element_wise", [*pieces, _EMPTY])
+    # Neighbouring tables of bytes become one (a NumPy copy), so Arrow joins fewer pieces.
+    runs: list[list[pa.Array | np.ndarray]] = []
+    for piece in pieces:
+        if runs and isinstance(piece, np.ndarray) and isinstance(runs[-1][0], np.ndarray):
+            runs[-1].append(piece)
+        else:
+            runs.append([piece])
+    arrays = [_as_arrow(np.hstack(run)) if len(run) > 1 else _as_arrow(run[0]) for run in runs]
+    rows = pc.call_function("binary_join_element_wise", [*arrays, _EMPTY])
     offsets = np.frombuffer(rows.buffers()[1], dtype=np.int64)[rows.offset :]
     return memoryview(rows.buffers()[2])[offsets[0] : offsets[len(rows)]].tobytes()
 
@@ -140,12 +149,19 @@ def _arrow_fields(array: pa.Array, oid: int) -> Fields | None:
     return None
 
 
-def _uniform(data: bytes, width: int) -> pa.Array:
-    """A large_binary array of `data` cut into values of `width` bytes."""
-    count = len(data) // width
+def _uniform(data: bytes, width: int) -> np.ndarray:
+    """A table of `data` cut into rows of `width` bytes."""
+    return np.frombuffer(data, dtype=np.uint8).reshape(-1, width)
+
+
+def _as_arrow(piece: pa.Array | np.ndarray) -> pa.Array:
+    """A piece as a large_binary array (a table of bytes: one value per row)."""
+    if not isinstance(piece, np.ndarray):
+        return piece
+    count, width = piece.shape
     offsets = np.arange(0, (count + 1) * width, width, dtype=np.int64)
-    buffers = [None, pa.py_buffer(offsets), pa.py_buffer(data)]
-    return pa.Array.from_buffers(pa.large_binary(), count, buffers)
+    data = pa.py_buffer(np.ascontiguousarray(piece))
+    return pa.Array.from_buffers(pa.large_binary(), count, [None, pa.py_buffer(offsets), data])
 
 
 def _binary(table: np.ndarray, widths: np.ndarray) -> pa.Array:
@@ -156,17 +172,17 @@ def _binary(table: np.ndarray, widths: np.ndarray) -> pa.Array:
     return pa.Array.from_buffers(pa.large_binary(), len(widths), buffers)
 
 
-def _fixed(values: np.ndarray, missing: np.ndarray | None) -> pa.Array:
+def _fixed(values: np.ndarray, missing: np.ndarray | None) -> pa.Array | np.ndarray:
     """Fields of a fixed-width type: size then the big-endian value, or NULL where `missing`."""
     width = values.dtype.itemsize
     value = values.dtype.newbyteorder(">")
     cells = np.empty(len(values), dtype=[("size", ">i4"), ("value", value)])
     cells["size"] = width
     cells["value"] = values
-    if missing is None or not missing.any():
-        return _uniform(cells.tobytes(), 4 + width)
-    cells["size"][missing] = -1
     table = cells.view(np.uint8).reshape(len(values), 4 + width)
+    if missing is None or not missing.any():
+        return table
+    cells["size"][missing] = -1
     return _binary(table, np.where(missing, 4, 4 + width))
 
 
@@ -209,7 +225,7 @@ def _text(strings: pa.Array) -> Fields:
 
 def _lists_of_text(values: list[Any]) -> Fields | None:
     """Fields of text[] from a column of lists of strings (None elsewhere: psycopg's way)."""
-    if not all(type(v) is list for v in values):
+    if set(map(type, values)) - {list}:
         return None
     counts = np.fromiter(map(len, values), dtype=np.int64, count=len(values))
     try:
@@ -236,7 +252,7 @@ def _lists_of_text(values: list[Any]) -> Fields | None:
 
 def _items(items: pa.Array) -> pa.Array:
     """Each array item's field: size (-1: NULL), then its UTF-8 bytes."""
-    return pc.call_function("binary_join_element_wise", [*_text(items), _EMPTY])
+    return pc.call_function("binary_join_element_wise", [*map(_as_arrow, _text(items)), _EMPTY])
 
 
 def _dumped(values: list[Any], dump: Dump) -> pa.Array:
