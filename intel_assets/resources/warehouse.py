@@ -11,7 +11,7 @@ unique-key violation or the rows of both.
 
 import math
 import struct
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -19,7 +19,6 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import dagster as dg
-import numpy as np
 import pandas as pd
 import psycopg
 from psycopg import pq, sql
@@ -31,6 +30,7 @@ from psycopg_pool import ConnectionPool
 from pydantic import PrivateAttr
 
 from intel_assets.counters import record_rows_written
+from intel_assets.resources.frame_copy import FrameRows
 from intel_assets.resources.hot_tier import RedisHotTier
 
 
@@ -98,76 +98,17 @@ class TableWrite:
     partition_months: tuple[date, ...] = ()
 
 
-def _python_value(value: Any) -> Any:
-    """A DataFrame cell as psycopg adapts it: missing values become NULL, numpy values Python.
-
-    Whole floats become ints: pandas stores an integer column with missing values as float, and
-    Postgres refuses "136286.0" for a bigint while every numeric type accepts "136286".
-    """
-    if value is None or value is pd.NaT or value is pd.NA:
-        return None
-    if isinstance(value, pd.Timestamp):
-        return value.to_pydatetime()
-    if isinstance(value, np.datetime64):
-        return pd.Timestamp(value).to_pydatetime()
-    if isinstance(value, np.ndarray):
-        return value.tolist()
-    if isinstance(value, np.generic):
-        value = value.item()
-    if isinstance(value, float):
-        if math.isnan(value):
-            return None
-        if value.is_integer():
-            return int(value)
-    return value
-
-
-_SCALAR_KINDS = frozenset({"string", "bytes", "boolean", "integer", "empty"})
-"""`pd.api.types.infer_dtype` kinds whose values psycopg adapts as they are."""
-
-
-def _column_values(series: pd.Series) -> list[Any]:
-    """One column's values as `_python_value` would give them, converted a column at a time.
-
-    Converting by column (NumPy and pandas in bulk) instead of cell by cell is what keeps the
-    write path near COPY's own speed; object columns of mixed values still go cell by cell.
-    """
-    missing = series.isna().to_numpy()
-    kind = series.dtype.kind
-    if isinstance(series.dtype, pd.DatetimeTZDtype) or kind == "M":
-        values = series.dt.to_pydatetime().tolist()
-    elif kind == "f":
-        floats = series.to_numpy(dtype="float64", na_value=np.nan)
-        objects = floats.astype(object)
-        whole = ~missing & (floats == np.trunc(floats)) & (np.abs(floats) < 2.0**63)
-        objects[whole] = floats[whole].astype(np.int64).astype(object)
-        values = objects.tolist()
-    elif kind in "iub" or pd.api.types.infer_dtype(series, skipna=True) in _SCALAR_KINDS:
-        values = series.tolist()
-    else:
-        values = series.tolist()
-        # Array columns (tags, topics) hold lists, which go to COPY as they are.
-        if not all(type(v) is list or v is None for v in values):
-            values = [_python_value(v) for v in values]
-    for index in np.flatnonzero(missing):
-        values[index] = None
-    return values
-
-
-def frame_rows(frame: pd.DataFrame, columns: Sequence[str]) -> Iterator[tuple[Any, ...]]:
+def frame_rows(frame: pd.DataFrame, columns: Sequence[str]) -> FrameRows:
     """The rows of `frame` restricted to `columns`, ready for COPY.
 
     Missing values (NaN, NaT, pd.NA, None) become NULL, NumPy and pandas values Python ones,
-    whole floats ints (see `_python_value`).
+    whole floats ints. The COPY encodes the frame a column at a time (`FrameRows`).
 
     Args:
         frame: Rows to write.
         columns: The table columns, in COPY order; each must be a column of `frame`.
     """
-    missing = [c for c in columns if c not in frame.columns]
-    if missing:
-        raise KeyError(f"frame lacks columns {missing}")
-    return zip(*(_column_values(frame[c]) for c in columns), strict=True)
+    return FrameRows(frame, columns)
 
 
 class PostgresWarehouse(dg.ConfigurableResource):
@@ -481,6 +422,11 @@ class _TextArrayDumper(Dumper):
         return b"".join(parts)
 
 
+def _binary_dump(cursor: psycopg.Cursor, oid: int) -> Callable[[Any], Buffer | None]:
+    """What `Copy.set_types` would use for type `oid` on `cursor`: its binary dumper's dump."""
+    return cursor.adapters.get_dumper_by_oid(oid, pq.Format.BINARY)(type(None), cursor).dump
+
+
 def _copy_rows(
     conn: psycopg.Connection,
     table: str,
@@ -501,6 +447,10 @@ def _copy_rows(
         cur.adapters.register_dumper(None, _JsonbDumper)
         cur.adapters.register_dumper(None, _TextArrayDumper)
         with cur.copy(copy) as copier:
+            if isinstance(rows, FrameRows) and rows.columns == tuple(columns):
+                for data in rows.copy_data(types, lambda oid: _binary_dump(cur, oid)):
+                    copier.write(data)
+                return len(rows)
             copier.set_types(types)
             for row in rows:
                 copier.write_row(row)
