@@ -13,7 +13,6 @@ import time
 from datetime import UTC, date, datetime, timedelta
 
 import dagster as dg
-from psycopg import sql
 
 from intel_assets.contracts.tables import ARCHIVE_PARTS_COLUMNS
 from intel_assets.defs.aggregation.common import COLLECTION_DEPS
@@ -31,7 +30,7 @@ from intel_assets.defs.archive.objects import (
 )
 from intel_assets.defs.archive.tables import ARCHIVED_TABLES, ArchivedTable, record_batches
 from intel_assets.partitions import daily_partitions
-from intel_assets.resources.archive import ArchiveError, ArchiveStore
+from intel_assets.resources.archive import ArchiveStore
 from intel_assets.resources.warehouse import PostgresWarehouse
 
 DAILY_PART_TABLES: tuple[ArchivedTable, ...] = tuple(t for t in ARCHIVED_TABLES if t.partitioned)
@@ -59,8 +58,13 @@ def archive_table_day(
 ) -> ArchivedObject:
     """Write, publish, verify and record one table's day part.
 
+    The day is read in one query of exactly its range (`record_batches`) in a REPEATABLE READ
+    transaction, so the rows read are the rows Postgres holds for the day: the part's footer,
+    read back from the store, must hold that many, and no separate count reads the day again.
+
     Raises:
-        KeepPrevious: Postgres holds fewer of the day's rows than its verified part.
+        KeepPrevious: Postgres holds fewer of the day's rows than its verified part; the part
+            is then not rewritten.
         ArchiveError: The part read back from the store is not the rows Postgres holds; the
             day is then not recorded.
     """
@@ -68,20 +72,14 @@ def archive_table_day(
     start, end = day_bounds(day)
     key = part_key(table, day)
     previous = recorded_rows(warehouse, "intel_archive_parts", table.name, day)
-    count = sql.SQL("SELECT count(*) FROM {} WHERE {}").format(
-        sql.Identifier(table.name), table.range_condition()
-    )
     with store.new_object(key) as local:
         with warehouse.connection() as conn:
             conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
-            counted = conn.execute(count, (start, end)).fetchone()
-            expected = int(counted[0]) if counted else 0
-            if previous is not None and expected < previous:
-                raise KeepPrevious(expected, previous)
             batches = record_batches(conn, warehouse.url, table, start, end, batch_rows=batch_rows)
-            written = write_parquet(local, table.schema, batches)
-        if written != expected:
-            raise ArchiveError(f"{table.name} {day}: wrote {written} of {expected} rows")
+            expected = write_parquet(local, table.schema, batches)
+        # Raised inside the block: the new part is then never published.
+        if previous is not None and expected < previous:
+            raise KeepPrevious(expected, previous)
     stored = verify_object(store, table, key, expected)
     record_object(warehouse, "intel_archive_parts", ARCHIVE_PARTS_COLUMNS, table, day, stored)
     seconds = round(time.monotonic() - started, 3)

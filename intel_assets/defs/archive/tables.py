@@ -6,13 +6,15 @@ one schema and readers need no project code.
 """
 
 import contextlib
+import itertools
 import queue
 import re
 import threading
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass, fields
 from datetime import UTC, date, datetime, timedelta
-from typing import Any
+from typing import Any, TypeAlias
 
 import adbc_driver_postgresql.dbapi as adbc
 import psycopg
@@ -104,74 +106,113 @@ TABLES_BY_NAME: dict[str, ArchivedTable] = {t.name: t for t in ARCHIVED_TABLES}
 _SNAPSHOT_ID = re.compile(r"^[0-9A-Fa-f]+-[0-9A-Fa-f]+(-[0-9A-Fa-f]+)?$")
 
 
-def _pieces(
-    cur: Any, table: ArchivedTable, start: date | datetime, end: date | datetime
-) -> Iterator[tuple[str, tuple[Any, ...]]]:
-    """The queries (ADBC `$n` placeholders) that read `[start, end)` in key order, piece by piece.
+READERS = 2
+"""Connections reading pieces at once: Postgres produces one piece while another is decoded."""
 
-    ADBC hands a query's whole result over as one batch, so a month is read as one query per
-    leading key value (game) and day: each piece is small, and in key order the pieces follow
-    one another as the whole month's key order (leading key, then time). A table whose key does
-    not start with (leading key, time) is read in one query.
-    """
+AHEAD_BATCHES = 16
+"""Batches (of ADBC's about 16 MiB each) a piece read ahead of the caller may hold in memory."""
+
+
+def _leads(
+    conn: psycopg.Connection, table: ArchivedTable, start: date | datetime, end: date | datetime
+) -> list[Any]:
+    """The leading key values (games) with rows in `[start, end)`, in key order."""
     lead, time_column = table.key_columns[0], table.time_column
-    whole = table.select(sql.SQL("{c} >= $1 AND {c} < $2").format(c=sql.Identifier(time_column)))
-    if len(table.key_columns) < 2 or table.key_columns[1] != time_column:
-        yield whole.as_string(None), (start, end)
-        return
     # A loose index scan over the primary key: each next leading value in one index probe.
     values = sql.SQL(
         "WITH RECURSIVE v AS ("
-        " (SELECT {l} FROM {t} WHERE {c} >= $1 AND {c} < $2 ORDER BY {l} LIMIT 1)"
-        " UNION ALL SELECT (SELECT {l} FROM {t} WHERE {l} > v.{l} AND {c} >= $1 AND {c} < $2"
-        " ORDER BY {l} LIMIT 1) FROM v WHERE v.{l} IS NOT NULL"
+        " (SELECT {l} FROM {t} WHERE {c} >= %(s)s AND {c} < %(e)s ORDER BY {l} LIMIT 1)"
+        " UNION ALL SELECT (SELECT {l} FROM {t} WHERE {l} > v.{l} AND {c} >= %(s)s"
+        " AND {c} < %(e)s ORDER BY {l} LIMIT 1) FROM v WHERE v.{l} IS NOT NULL"
         ") SELECT {l} FROM v WHERE {l} IS NOT NULL"
     ).format(l=sql.Identifier(lead), t=sql.Identifier(table.name), c=sql.Identifier(time_column))
-    cur.execute(values.as_string(None), (start, end))
-    leads = [str(v) for v in cur.fetch_arrow_table().column(0).to_pylist()]
-    piece = table.select(
-        sql.SQL("{l} = $1 AND {c} >= $2 AND {c} < $3").format(
-            l=sql.Identifier(lead), c=sql.Identifier(time_column)
-        )
-    ).as_string(None)
+    return [row[0] for row in conn.execute(values, {"s": start, "e": end}).fetchall()]
+
+
+def _pieces(
+    conn: psycopg.Connection, table: ArchivedTable, start: date | datetime, end: date | datetime
+) -> list[str]:
+    """The queries that read `[start, end)` in key order, piece after piece.
+
+    A range of at most a day (a day's part) is split by leading key (game) into `READERS`
+    adjoining key ranges that together are exactly the day, each sorted by Postgres once. A
+    longer range is read one query per leading key value and day: each piece is small, and in
+    key order the pieces follow one another as the whole range's key order (leading key, then
+    time). A table whose key does not start with (leading key, time) is read in one query.
+
+    The values are written into each query as literals: ADBC streams a query without bound
+    parameters as a binary COPY, batch by batch, while a query with parameters comes back as
+    one result held whole before its first batch.
+    """
+    lead, time_column = (sql.Identifier(c) for c in (table.key_columns[0], table.time_column))
+    in_range = sql.SQL("{c} >= {s} AND {c} < {e}").format(
+        c=time_column, s=sql.Literal(start), e=sql.Literal(end)
+    )
+    if len(table.key_columns) < 2 or table.key_columns[1] != table.time_column:
+        return [table.select(in_range).as_string(None)]
     step = timedelta(days=1)
+    leads = _leads(conn, table, start, end)
+    if end - start <= step:  # type: ignore[operator]
+        parts = min(READERS, len(leads))
+        splits = sorted({leads[len(leads) * i // parts] for i in range(1, parts)})
+        bounds = [None, *splits, None]
+        wheres = [
+            sql.SQL(" AND ").join(
+                [sql.SQL("{l} >= {v}").format(l=lead, v=sql.Literal(low))] * (low is not None)
+                + [sql.SQL("{l} < {v}").format(l=lead, v=sql.Literal(high))] * (high is not None)
+                + [in_range]
+            )
+            for low, high in itertools.pairwise(bounds)
+        ]
+        return [table.select(where).as_string(None) for where in wheres]
+    pieces = []
     for value in leads:
         low = start
         while low < end:
             high = min(low + step, end)  # type: ignore[operator]
-            yield piece, (value, low, high)
+            where = sql.SQL("{l} = {v} AND {c} >= {s} AND {c} < {e}").format(
+                l=lead, v=sql.Literal(value), c=time_column, s=sql.Literal(low), e=sql.Literal(high)
+            )
+            pieces.append(table.select(where).as_string(None))
             low = high
+    return pieces
+
+
+Handoff: TypeAlias = "queue.Queue[pa.RecordBatch | BaseException | None]"
+"""Where a reader thread hands one piece's batches over: then None, or the error that stopped it."""
 
 
 def _read_pieces(
     url: str,
     snapshot: str,
-    table: ArchivedTable,
-    start: date | datetime,
-    end: date | datetime,
-    batches: "queue.Queue[pa.RecordBatch | BaseException | None]",
+    pieces: list[tuple[str, Handoff]],
     stop: threading.Event,
 ) -> None:
-    """The reader thread of `record_batches`: every piece, in the exported snapshot.
+    """A reader thread of `record_batches`: its pieces, one after another, in the snapshot.
 
-    Puts each batch in `batches`, then None, or the error that stopped it (the caller's thread
-    raises it).
+    Puts each piece's batches in the piece's queue, then None, or the error that stopped it
+    (the caller's thread raises it).
     """
+    handoff: Handoff | None = None
     try:
         with adbc.connect(url, autocommit=True) as reader_conn, reader_conn.cursor() as cur:
             cur.execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
             cur.execute(f"SET TRANSACTION SNAPSHOT '{snapshot}'")
-            for query, params in _pieces(cur, table, start, end):
+            for query, handoff in pieces:
                 if stop.is_set():
                     break
-                cur.execute(query, params)
+                cur.execute(query)
                 for batch in cur.fetch_record_batch():
+                    if stop.is_set():
+                        break
                     if batch.num_rows:
-                        batches.put(batch)
+                        handoff.put(batch)
+                handoff.put(None)
             cur.execute("COMMIT")
-        batches.put(None)
     except BaseException as error:  # handed to the caller's thread, which raises it
-        batches.put(error)
+        if handoff is None:
+            handoff = pieces[0][1]
+        handoff.put(error)
 
 
 def record_batches(
@@ -185,18 +226,20 @@ def record_batches(
 ) -> Iterator[pa.RecordBatch]:
     """The table's rows in `[start, end)` of its time column, as Arrow batches in key order.
 
-    The rows are read as `conn`'s transaction sees them (its snapshot, exported to a second
-    connection), through ADBC's PostgreSQL driver: a binary COPY decoded straight into Arrow
-    columns in C++, with no Python object per value, one game's day at a time (`_pieces`).
-    Pieces are read one ahead of the caller in a thread, so reading overlaps whatever the
-    caller does with the previous piece (writing Parquet); they are handed out `batch_rows`
-    rows at a time.
+    The rows are read as `conn`'s transaction sees them (its snapshot, exported to other
+    connections), through ADBC's PostgreSQL driver: a binary COPY decoded straight into Arrow
+    columns in C++, with no Python object per value, piece by piece (`_pieces`). `READERS`
+    threads, each on a connection of its own, read pieces in turn, so Postgres scans and sorts
+    the next piece, and ADBC decodes it, while the caller writes the previous one; a piece read
+    ahead waits in a queue of at most `AHEAD_BATCHES` batches (bounding memory: a reader then
+    waits, and so does its COPY), and pieces are handed out in order, `batch_rows` rows at a
+    time.
 
     Args:
         conn: An open transaction (REPEATABLE READ where the caller also counts or deletes).
-        url: libpq URL of the same database (the second connection's).
+        url: libpq URL of the same database (the readers' connections).
         table: What to read.
-        start: Inclusive start of the month.
+        start: Inclusive start of the range.
         end: Exclusive end.
         batch_rows: Most rows per batch handed out (and Parquet row group).
     """
@@ -204,29 +247,39 @@ def record_batches(
     snapshot = str(row[0]) if row else ""
     if not _SNAPSHOT_ID.match(snapshot):
         raise RuntimeError(f"Postgres exported an unexpected snapshot id {snapshot!r}")
-    batches: queue.Queue[pa.RecordBatch | BaseException | None] = queue.Queue(maxsize=1)
+    pieces = [
+        (query, queue.Queue(maxsize=AHEAD_BATCHES)) for query in _pieces(conn, table, start, end)
+    ]
     stop = threading.Event()
-    worker = threading.Thread(
-        target=_read_pieces,
-        args=(url, snapshot, table, start, end, batches, stop),
-        name=f"archive-read:{table.name}",
-        daemon=True,
-    )
-    worker.start()
+    workers = [
+        threading.Thread(
+            target=_read_pieces,
+            args=(url, snapshot, pieces[first::READERS], stop),
+            name=f"archive-read:{table.name}:{first}",
+            daemon=True,
+        )
+        for first in range(min(READERS, len(pieces)))
+    ]
+    for worker in workers:
+        worker.start()
     try:
-        while (item := batches.get()) is not None:
-            if isinstance(item, BaseException):
-                raise item
-            declared = pa.RecordBatch.from_arrays(
-                [column.cast(f.type) for column, f in zip(item.columns, table.schema, strict=True)],
-                schema=table.schema,
-            )
-            for offset in range(0, declared.num_rows, batch_rows):
-                yield declared.slice(offset, batch_rows)
+        for _, handoff in pieces:
+            while (item := handoff.get()) is not None:
+                if isinstance(item, BaseException):
+                    raise item
+                declared = pa.RecordBatch.from_arrays(
+                    [c.cast(f.type) for c, f in zip(item.columns, table.schema, strict=True)],
+                    schema=table.schema,
+                )
+                for offset in range(0, declared.num_rows, batch_rows):
+                    yield declared.slice(offset, batch_rows)
     finally:
         stop.set()
-        while worker.is_alive():
-            # Unblock a reader waiting to hand over a batch nobody will take.
-            with contextlib.suppress(queue.Empty):
-                batches.get(timeout=0.1)
-        worker.join()
+        while any(worker.is_alive() for worker in workers):
+            # Unblock readers waiting to hand over batches nobody will take.
+            for _, handoff in pieces:
+                with contextlib.suppress(queue.Empty):
+                    handoff.get_nowait()
+            time.sleep(0.01)
+        for worker in workers:
+            worker.join()

@@ -5,6 +5,7 @@ from typing import Any
 
 import dagster as dg
 import duckdb
+import pyarrow.parquet as pq
 import pytest
 
 from intel_assets.defs.archive.checks import retention_checks
@@ -137,3 +138,30 @@ def test_retention_counts_a_day_only_through_its_verified_part(
         assert "1 days without a verified part (first 2026-03-15)" in str(report)
     else:
         assert left == 0
+
+
+def test_a_day_of_several_games_is_read_in_key_order_across_its_key_ranges(
+    warehouse: PostgresWarehouse, folder_store: ArchiveStore
+):
+    # Three games on 2026-03-20 (and a row either side of the day): the day is read as two
+    # key ranges by game at once; the part must still be the day's rows in key order.
+    games = ("valorant", "apex_legends", "minecraft")
+    rows = [
+        dict(video_id=f"v{n}", game_key=game, collected_at=ts(2026, 3, 20, hour), view_count=n)
+        for n, (game, hour) in enumerate((g, h) for g in games for h in (23, 0, 12))
+    ]
+    edges = [(ts(2026, 3, 19, 23, 59, 59), "before"), (ts(2026, 3, 21), "after")]
+    rows += [dict(video_id=v, game_key="fortnite", collected_at=at) for at, v in edges]
+    insert_videos(warehouse, rows)
+    part = Path(folder_store.url) / "parts/table=video_snapshots/day=2026-03-20/part-0.parquet"
+
+    _materialize(daily_archive, "2026-03-20", warehouse, folder_store)
+
+    key = ["game_key", "collected_at", "video_id"]
+    written = pq.read_table(part, columns=key).to_pylist()
+    expected = sorted(
+        ({c: r[c] for c in key} for r in rows if r["video_id"] not in {"before", "after"}),
+        key=lambda r: (r["game_key"], r["collected_at"], r["video_id"]),
+    )
+    assert written == expected
+    assert _parts(warehouse)[("video_snapshots", "2026-03-20")] == 9
