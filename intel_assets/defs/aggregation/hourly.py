@@ -361,8 +361,9 @@ class HourlyMetricsConfig(dg.Config):
 def month_chunks(start: datetime, end: datetime) -> list[tuple[datetime, datetime]]:
     """`[start, end)` cut at the starts of UTC months, the snapshot tables' partitions.
 
-    No index of the snapshot tables leads with `collected_at`, so a statement over part of a
-    month partition reads all of it: a window read month by month reads each partition once.
+    Of the snapshot tables' indexes only the partial one of rows stored before languages were
+    resolved leads with `collected_at`, so a statement over part of a month partition scans all
+    of it: read month by month, a window scans each partition once.
     """
     chunks: list[tuple[datetime, datetime]] = []
     chunk_start = start
