@@ -8,7 +8,7 @@ recomputable at any time: a re-run replaces the hour's rows with identical ones.
 
 import time
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import dagster as dg
@@ -36,18 +36,16 @@ _VIRAL_FIELDS: dict[str, str] = {
     "max_velocity": "max_velocity",
 }
 
-# The hourly rollup runs in Postgres, set-based: one sort picks each (game, hour, video)'s
-# latest snapshot and the metrics are aggregates over those rows. Languages were resolved when
-# the snapshots were stored; only rows stored before that (`language_source` null, found through
-# a partial index) are resolved in Python by regional analysis' rules.
+# The hourly rollup runs in Postgres, set-based, in one pass over the window's rows: one sort
+# numbers each (game, hour, video)'s snapshots latest first, and one aggregate takes the hour's
+# figures from those rows (snapshot counts from every row, the rest from each video's latest)
+# together with its per-language video counts (a second grouping set). The primary key
+# (game_key, collected_at, video_id) makes `collected_at` unique within a (game, video), so the
+# latest row is never a tie; `view_count DESC NULLS LAST` would break one. Languages were
+# resolved when the snapshots were stored; only rows stored before that (`language_source` null,
+# found through a partial index) are resolved in Python by regional analysis' rules.
 _HOUR = "date_bin('1 hour', collected_at, TIMESTAMPTZ '2000-01-01 00:00:00+00')"
 _WINDOW = "collected_at >= %(start)s AND collected_at < %(end)s"
-
-_IN_WINDOW = f"""
-SELECT game_key, {_HOUR} AS hour_start, video_id, collected_at, view_count, like_count,
-    comment_count, duration_seconds, is_short, language, language_source
-FROM video_snapshots WHERE {_WINDOW}
-"""
 
 _LATEST_FIRST = """
 ORDER BY game_key, hour_start, video_id, collected_at DESC, view_count DESC NULLS LAST
@@ -65,73 +63,72 @@ FROM (
 {_LATEST_FIRST}
 """
 
-# Each (game, hour, video)'s latest row comes from one sort that Postgres splits over parallel
-# workers (the "C" collation compares bytes: equal values are equal in every collation, and the
-# order only decides which row is first in a group). The hour's aggregates are taken from those
-# rows before anything is joined to them, so the joins (snapshot counts and languages, one row
-# per game and hour each) touch hours, never rows.
-_LATEST = f"""
-SELECT DISTINCT ON (game_key COLLATE "C", hour_start, video_id COLLATE "C")
-    game_key, hour_start, video_id, collected_at, view_count, like_count, comment_count,
-    duration_seconds, is_short, language, language_source
-FROM ({_IN_WINDOW}) AS in_window
-ORDER BY game_key COLLATE "C", hour_start, video_id COLLATE "C", collected_at DESC,
-    view_count DESC NULLS LAST
+# The "C" collation compares bytes: equal values are equal in every collation, the order only
+# decides where a group lies, and the sort compares abbreviated keys instead of calling strcoll.
+_PICKED = f"""
+SELECT game_key, hour_start, video_id, collected_at, view_count, is_short, duration_seconds,
+    CASE WHEN like_count IS NOT NULL AND view_count > 0 THEN
+        least((like_count + coalesce(comment_count, 0))::float8 / view_count, 1.0)
+    END AS engagement,
+    language, language_source,
+    row_number() OVER (
+        PARTITION BY game_key COLLATE "C", hour_start, video_id COLLATE "C"
+        ORDER BY collected_at DESC, view_count DESC NULLS LAST
+    ) = 1 AS latest
+FROM (SELECT *, {_HOUR} AS hour_start FROM video_snapshots WHERE {_WINDOW}) AS in_window
 """
 
 # The language of a latest row stored before collection resolved languages, from the rows
 # resolved in Python (`resolve_languages`) and passed as arrays.
 _RESOLVED_HERE = """
-    CASE WHEN l.language_source IS NULL THEN t.language ELSE l.language END AS language
-    FROM latest AS l
+    CASE WHEN p.language_source IS NULL THEN t.language ELSE p.language END AS language
+    FROM picked AS p
     LEFT JOIN unnest(%(t_game)s::text[], %(t_at)s::timestamptz[], %(t_video)s::text[],
         %(t_code)s::text[]) AS t(game_key, collected_at, video_id, language)
         USING (game_key, collected_at, video_id)
 """
 _RESOLVED_BEFORE = """
-    l.language
-    FROM latest AS l
+    p.language
+    FROM picked AS p
 """
 
+# Rows of the second grouping set count a language's latest rows (`video_count`); their other
+# columns are not read.
 _VIDEO_HOURS = f"""
-WITH latest AS ({_LATEST}),
+WITH picked AS ({_PICKED}),
 resolved AS (
-    SELECT l.game_key, l.hour_start, l.view_count, l.is_short, l.duration_seconds,
-        CASE WHEN l.like_count IS NOT NULL AND l.view_count > 0 THEN
-            least((l.like_count + coalesce(l.comment_count, 0))::float8 / l.view_count, 1.0)
-        END AS engagement,
+    SELECT p.game_key, p.hour_start, p.collected_at, p.view_count, p.is_short,
+        p.duration_seconds, p.engagement, p.latest,
         {{language}}
 ),
-snapshots AS (
-    SELECT game_key, {_HOUR} AS hour_start, count(*) AS snapshot_count,
-        max(collected_at) AS last_video_at
-    FROM video_snapshots WHERE {_WINDOW} GROUP BY 1, 2
+groups AS (
+    SELECT game_key, hour_start, language, GROUPING(language) = 1 AS whole_hour,
+        count(*) AS snapshot_count,
+        max(collected_at) AS last_video_at,
+        count(*) FILTER (WHERE latest) AS video_count,
+        avg(view_count) FILTER (WHERE latest)::float8 AS avg_views,
+        coalesce(sum(view_count) FILTER (WHERE latest), 0)::bigint AS total_views,
+        avg(engagement) FILTER (WHERE latest) AS avg_engagement,
+        count(*) FILTER (WHERE latest AND is_short) AS shorts_count,
+        avg(view_count) FILTER (WHERE latest AND is_short)::float8 AS shorts_avg_views,
+        avg(view_count) FILTER (WHERE latest AND NOT is_short)::float8 AS longform_avg_views,
+        avg(duration_seconds) FILTER (WHERE latest)::float8 AS avg_duration_seconds
+    FROM resolved
+    GROUP BY GROUPING SETS ((game_key, hour_start), (game_key, hour_start, language))
 ),
 languages AS (
-    SELECT game_key, hour_start, jsonb_object_agg(language, n)::text AS language_distribution,
-        (array_agg(language ORDER BY n DESC, language))[1] AS dominant_language
-    FROM (
-        SELECT game_key, hour_start, language, count(*) AS n FROM resolved
-        WHERE language IS NOT NULL GROUP BY 1, 2, 3
-    ) AS by_language
-    GROUP BY 1, 2
-),
-hours AS (
     SELECT game_key, hour_start,
-        count(*) AS video_count,
-        avg(view_count)::float8 AS avg_views,
-        coalesce(sum(view_count), 0)::bigint AS total_views,
-        avg(engagement) AS avg_engagement,
-        count(*) FILTER (WHERE is_short) AS shorts_count,
-        avg(view_count) FILTER (WHERE is_short)::float8 AS shorts_avg_views,
-        avg(view_count) FILTER (WHERE NOT is_short)::float8 AS longform_avg_views,
-        avg(duration_seconds)::float8 AS avg_duration_seconds
-    FROM resolved GROUP BY 1, 2
+        jsonb_object_agg(language, video_count)::text AS language_distribution,
+        (array_agg(language ORDER BY video_count DESC, language))[1] AS dominant_language
+    FROM groups WHERE NOT whole_hour AND language IS NOT NULL AND video_count > 0
+    GROUP BY 1, 2
 )
-SELECT h.*, g.language_distribution, g.dominant_language, s.snapshot_count, s.last_video_at
-FROM hours AS h
-JOIN snapshots AS s USING (game_key, hour_start)
+SELECT h.game_key, h.hour_start, h.video_count, h.avg_views, h.total_views, h.avg_engagement,
+    h.shorts_count, h.shorts_avg_views, h.longform_avg_views, h.avg_duration_seconds,
+    g.language_distribution, g.dominant_language, h.snapshot_count, h.last_video_at
+FROM groups AS h
 LEFT JOIN languages AS g USING (game_key, hour_start)
+WHERE h.whole_hour
 """
 
 _STREAM_HOURS = f"""
@@ -199,8 +196,12 @@ def read_hour_inputs(
     """
     window: dict[str, Any] = {"start": start, "end": end}
     with warehouse.connection() as conn, conn.cursor() as cur:
-        # A day of snapshots sorts in memory instead of spilling to disk.
+        # A week of 10,000 snapshots an hour sorts in memory; more spills to disk.
         cur.execute("SET LOCAL work_mem = '256MB'")
+        # The sort is most of the statement and parallel workers share it (each sorts its part
+        # of the scan, the leader merges): at the default cost of handing a row over, the
+        # planner keeps it in one process even when other cores are idle.
+        cur.execute("SET LOCAL parallel_tuple_cost = 0.01")
         cur.execute(_UNRESOLVED, window)
         unresolved = _frame(cur)
         # Only where a language was told: the others stay out of the language counts.
@@ -352,12 +353,29 @@ class HourlyMetricsConfig(dg.Config):
     Attributes:
         analysis_max_age_hours: Oldest (in hours at the end of an hour) an analysis result may
             be to count as valid then; older gives zero viral figures and a metadata note.
-        chunk_hours: Hours aggregated by one query; bounds Postgres' sort memory during long
-            backfills.
     """
 
     analysis_max_age_hours: float = DEFAULT_ANALYSIS_MAX_AGE.total_seconds() / 3600
-    chunk_hours: int = 24
+
+
+def month_chunks(start: datetime, end: datetime) -> list[tuple[datetime, datetime]]:
+    """`[start, end)` cut at the starts of UTC months, the snapshot tables' partitions.
+
+    Of the snapshot tables' indexes only the partial one of rows stored before languages were
+    resolved leads with `collected_at`, so a statement over part of a month partition scans all
+    of it: read month by month, a window scans each partition once.
+    """
+    chunks: list[tuple[datetime, datetime]] = []
+    chunk_start = start
+    while chunk_start < end:
+        month = chunk_start.astimezone(UTC).replace(
+            day=1, hour=0, minute=0, second=0, microsecond=0
+        )
+        next_month = month.replace(year=month.year + month.month // 12, month=month.month % 12 + 1)
+        chunk_end = min(next_month, end)
+        chunks.append((chunk_start, chunk_end))
+        chunk_start = chunk_end
+    return chunks
 
 
 def _read_analyses(
@@ -376,7 +394,7 @@ def _read_analyses(
 def _window_rows(
     warehouse: PostgresWarehouse, start: datetime, end: datetime, config: HourlyMetricsConfig
 ) -> tuple[pd.DataFrame, dict[str, int]]:
-    """The window's `intel_hourly_metrics` rows, aggregated `chunk_hours` at a time.
+    """The window's `intel_hourly_metrics` rows, aggregated a UTC month at a time.
 
     Also returns what was read: video and stream snapshot rows, languages resolved here.
     """
@@ -389,16 +407,13 @@ def _window_rows(
         "languages_resolved_in_rollup": 0,
     }
     detections: dict[LanguageKey, tuple[str | None, str]] = {}
-    chunk_start = start
-    while chunk_start < end:
-        chunk_end = min(chunk_start + timedelta(hours=config.chunk_hours), end)
+    for chunk_start, chunk_end in month_chunks(start, end):
         inputs = read_hour_inputs(warehouse, chunk_start, chunk_end, detections)
         if len(inputs.videos):
             read["video_snapshot_rows_read"] += int(inputs.videos["snapshot_count"].sum())
         read["stream_snapshot_rows_read"] += inputs.stream_rows
         read["languages_resolved_in_rollup"] += inputs.resolved_here
         chunks.append(compute_hourly_metrics(inputs, analyses, max_analysis_age=max_age))
-        chunk_start = chunk_end
     return (pd.concat(chunks, ignore_index=True) if chunks else pd.DataFrame()), read
 
 
@@ -417,7 +432,7 @@ def hourly_metrics(
     """Per game and UTC hour: videos, views, engagement, formats, languages, Twitch, virality.
 
     Covers the run's whole time window (one hour from the schedule, any range in one run from a
-    backfill): aggregates the window's snapshots in Postgres `chunk_hours` at a time, then
+    backfill): aggregates the window's snapshots in Postgres a UTC month at a time, then
     replaces every row of the window in one transaction, so hours without snapshots lose any
     stale rows.
     """

@@ -9,7 +9,7 @@ import pytest
 
 from intel_assets.analyzers.regional import detect_language
 from intel_assets.contracts.tables import HOURLY_COLUMNS
-from intel_assets.defs.aggregation.hourly import hourly_metrics
+from intel_assets.defs.aggregation.hourly import hourly_metrics, month_chunks
 from intel_assets.resources.warehouse import PostgresWarehouse
 from intel_assets_tests.defs.snapshot_rows import insert_analysis, insert_streams, insert_videos
 
@@ -208,6 +208,58 @@ def test_languages_resolved_at_collection_are_read_as_stored(warehouse: Postgres
     # Resolved in the rollup: the latest unresolved row of a (05:01, es; unused) and of b.
     (materialization,) = result.asset_materializations_for_node("hourly_metrics")
     assert materialization.metadata["languages_resolved_in_rollup"].value == 2
+
+
+def test_a_window_is_cut_at_utc_month_starts_only():
+    def at(month: int, day: int, hour: int, year: int = 2026) -> datetime:
+        return datetime(year, month, day, hour, tzinfo=UTC)
+
+    assert month_chunks(at(4, 6, 0), at(4, 13, 0)) == [(at(4, 6, 0), at(4, 13, 0))]
+    assert month_chunks(at(3, 31, 22), at(4, 1, 2)) == [
+        (at(3, 31, 22), at(4, 1, 0)),
+        (at(4, 1, 0), at(4, 1, 2)),
+    ]
+    assert month_chunks(at(12, 31, 23, 2026), at(2, 1, 0, 2027)) == [
+        (at(12, 31, 23, 2026), at(1, 1, 0, 2027)),
+        (at(1, 1, 0, 2027), at(2, 1, 0, 2027)),
+    ]
+
+
+def test_a_range_across_a_month_end_equals_its_hour_runs(warehouse: PostgresWarehouse):
+    last_hour = datetime(2026, 3, 31, 23, tzinfo=UTC)
+    insert_videos(
+        warehouse,
+        [
+            # v1 twice in March's last hour (the 23:50 row counts), then in April's first hour.
+            dict(video_id="v1", game_key="gta", collected_at=last_hour + timedelta(minutes=10),
+                 view_count=100, default_audio_language="en"),
+            dict(video_id="v1", game_key="gta", collected_at=last_hour + timedelta(minutes=50),
+                 view_count=150, default_audio_language="en"),
+            dict(video_id="v1", game_key="gta", collected_at=last_hour + timedelta(minutes=70),
+                 view_count=400, default_audio_language="en"),
+            dict(video_id="v2", game_key="gta", collected_at=last_hour + timedelta(minutes=80),
+                 view_count=600, default_audio_language="es"),
+        ],
+    )  # fmt: skip
+
+    _materialize(
+        warehouse,
+        "",
+        **{
+            "dagster/asset_partition_range_start": "2026-03-31-23:00",
+            "dagster/asset_partition_range_end": "2026-04-01-00:00",
+        },
+    )
+    in_one_run = _read_hourly(warehouse)
+    _materialize(warehouse, "2026-03-31-23:00")
+    _materialize(warehouse, "2026-04-01-00:00")
+
+    pd.testing.assert_frame_equal(in_one_run, _read_hourly(warehouse))
+    march, april = in_one_run.to_dict("records")
+    assert (march["video_count"], march["snapshot_count"], march["total_views"]) == (1, 2, 150)
+    assert march["last_collected_at"] == last_hour + timedelta(minutes=50)
+    assert (april["video_count"], april["snapshot_count"], april["total_views"]) == (2, 2, 1000)
+    assert april["language_distribution"] == {"en": 1, "es": 1}
 
 
 GAMES = ("fortnite", "minecraft", "valorant")
