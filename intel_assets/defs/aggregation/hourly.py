@@ -39,7 +39,7 @@ _VIRAL_FIELDS: dict[str, str] = {
 # The hourly rollup runs in Postgres, set-based, in one pass over the window's rows: one sort
 # numbers each (game, hour, video)'s snapshots latest first, and one aggregate takes the hour's
 # figures from those rows (snapshot counts from every row, the rest from each video's latest)
-# together with its per-language video counts (a second grouping set). The primary key
+# together with its per-language video counts. The primary key
 # (game_key, collected_at, video_id) makes `collected_at` unique within a (game, video), so the
 # latest row is never a tie; `view_count DESC NULLS LAST` would break one. Languages were
 # resolved when the snapshots were stored; only rows stored before that (`language_source` null,
@@ -92,8 +92,10 @@ _RESOLVED_BEFORE = """
     FROM picked AS p
 """
 
-# Rows of the second grouping set count a language's latest rows (`video_count`); their other
-# columns are not read.
+# One aggregate over the rows groups them by (game, hour, language): counts, sums and the number
+# of values summed, from which a second aggregate over those few groups takes each hour's figures
+# (an average is the sum of its sums over the sum of its counts, as `avg` computes it) and its
+# language counts. Hashing each row once, by one key, is what keeps the range's aggregate cheap.
 _VIDEO_HOURS = f"""
 WITH picked AS ({_PICKED}),
 resolved AS (
@@ -101,34 +103,42 @@ resolved AS (
         p.duration_seconds, p.engagement, p.latest,
         {{language}}
 ),
-groups AS (
-    SELECT game_key, hour_start, language, GROUPING(language) = 1 AS whole_hour,
+by_language AS (
+    SELECT game_key, hour_start, language,
         count(*) AS snapshot_count,
         max(collected_at) AS last_video_at,
         count(*) FILTER (WHERE latest) AS video_count,
-        avg(view_count) FILTER (WHERE latest)::float8 AS avg_views,
-        coalesce(sum(view_count) FILTER (WHERE latest), 0)::bigint AS total_views,
-        avg(engagement) FILTER (WHERE latest) AS avg_engagement,
+        count(view_count) FILTER (WHERE latest) AS views_n,
+        sum(view_count) FILTER (WHERE latest) AS views_sum,
+        count(engagement) FILTER (WHERE latest) AS engagement_n,
+        sum(engagement) FILTER (WHERE latest) AS engagement_sum,
         count(*) FILTER (WHERE latest AND is_short) AS shorts_count,
-        avg(view_count) FILTER (WHERE latest AND is_short)::float8 AS shorts_avg_views,
-        avg(view_count) FILTER (WHERE latest AND NOT is_short)::float8 AS longform_avg_views,
-        avg(duration_seconds) FILTER (WHERE latest)::float8 AS avg_duration_seconds
+        count(view_count) FILTER (WHERE latest AND is_short) AS shorts_views_n,
+        sum(view_count) FILTER (WHERE latest AND is_short) AS shorts_views_sum,
+        count(view_count) FILTER (WHERE latest AND NOT is_short) AS longform_views_n,
+        sum(view_count) FILTER (WHERE latest AND NOT is_short) AS longform_views_sum,
+        count(duration_seconds) FILTER (WHERE latest) AS duration_n,
+        sum(duration_seconds) FILTER (WHERE latest) AS duration_sum
     FROM resolved
-    GROUP BY GROUPING SETS ((game_key, hour_start), (game_key, hour_start, language))
-),
-languages AS (
-    SELECT game_key, hour_start,
-        jsonb_object_agg(language, video_count)::text AS language_distribution,
-        (array_agg(language ORDER BY video_count DESC, language))[1] AS dominant_language
-    FROM groups WHERE NOT whole_hour AND language IS NOT NULL AND video_count > 0
-    GROUP BY 1, 2
+    GROUP BY 1, 2, 3
 )
-SELECT h.game_key, h.hour_start, h.video_count, h.avg_views, h.total_views, h.avg_engagement,
-    h.shorts_count, h.shorts_avg_views, h.longform_avg_views, h.avg_duration_seconds,
-    g.language_distribution, g.dominant_language, h.snapshot_count, h.last_video_at
-FROM groups AS h
-LEFT JOIN languages AS g USING (game_key, hour_start)
-WHERE h.whole_hour
+SELECT game_key, hour_start,
+    sum(video_count)::bigint AS video_count,
+    (sum(views_sum) / nullif(sum(views_n), 0))::float8 AS avg_views,
+    coalesce(sum(views_sum), 0)::bigint AS total_views,
+    sum(engagement_sum) / nullif(sum(engagement_n), 0) AS avg_engagement,
+    sum(shorts_count)::bigint AS shorts_count,
+    (sum(shorts_views_sum) / nullif(sum(shorts_views_n), 0))::float8 AS shorts_avg_views,
+    (sum(longform_views_sum) / nullif(sum(longform_views_n), 0))::float8 AS longform_avg_views,
+    (sum(duration_sum)::numeric / nullif(sum(duration_n), 0))::float8 AS avg_duration_seconds,
+    jsonb_object_agg(language, video_count)
+        FILTER (WHERE language IS NOT NULL AND video_count > 0)::text AS language_distribution,
+    (array_agg(language ORDER BY video_count DESC, language)
+        FILTER (WHERE language IS NOT NULL AND video_count > 0))[1] AS dominant_language,
+    sum(snapshot_count)::bigint AS snapshot_count,
+    max(last_video_at) AS last_video_at
+FROM by_language
+GROUP BY 1, 2
 """
 
 _STREAM_HOURS = f"""
