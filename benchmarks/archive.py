@@ -14,6 +14,7 @@ DuckDB then reads the month file and the day parts, and their row count and chec
 Postgres' own.
 """
 
+import contextlib
 import multiprocessing
 import queue
 import resource
@@ -23,6 +24,7 @@ import statistics
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -238,6 +240,25 @@ def _archive(url: str, endpoint: str, hours: int, videos: int) -> dict[str, Any]
     }
 
 
+@contextlib.contextmanager
+def _moto_bucket() -> Iterator[str]:
+    """moto's S3 server in a subprocess with the benchmark's bucket; its endpoint URL."""
+    port = _free_port()
+    moto = subprocess.Popen(
+        [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        _wait_for_port(port, moto)
+        endpoint = f"http://127.0.0.1:{port}"
+        _s3(endpoint).get_client().create_bucket(Bucket=BUCKET)
+        yield endpoint
+    finally:
+        moto.terminate()
+        moto.wait(timeout=30)
+
+
 def day_parts(hours: int = 48, videos: int = 32_000, rounds: int = 3) -> dict[str, Any]:
     """Only the daily part, quickly: `hours x videos` rows seeded, one day timed `rounds` times.
 
@@ -250,35 +271,22 @@ def day_parts(hours: int = 48, videos: int = 32_000, rounds: int = 3) -> dict[st
         The day, its rows, each round's seconds of ours and of the COPY, and their medians.
     """
     env = environment.current()
-    port = _free_port()
-    endpoint = f"http://127.0.0.1:{port}"
-    moto = subprocess.Popen(
-        [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
     ours: list[float] = []
     copies: list[float] = []
-    try:
-        _wait_for_port(port, moto)
-        _s3(endpoint).get_client().create_bucket(Bucket=BUCKET)
-        with env.database() as url:
-            from psycopg import connect
+    with _moto_bucket() as endpoint, env.database() as url:
+        from psycopg import connect
 
-            with connect(url) as conn:
-                insert_video_snapshots(conn, "video_snapshots", MONTH, hours=hours, videos=videos)
-            with connect(url, autocommit=True) as conn:
-                conn.execute("VACUUM ANALYZE video_snapshots")
-            first, day = MONTH, MONTH + timedelta(days=1)
-            keys = [first.date().isoformat(), day.date().isoformat()]
-            for _ in range(rounds):
-                daily = _in_child(archive_in_child, url, endpoint, keys)
-                check(bool(daily["success"]), "an archive run failed")
-                ours.append(daily["seconds"][keys[1]])
-                copies.append(_copy_out_seconds(url, day, day + timedelta(days=1)))
-    finally:
-        moto.terminate()
-        moto.wait(timeout=30)
+        with connect(url) as conn:
+            insert_video_snapshots(conn, "video_snapshots", MONTH, hours=hours, videos=videos)
+        with connect(url, autocommit=True) as conn:
+            conn.execute("VACUUM ANALYZE video_snapshots")
+        first, day = MONTH, MONTH + timedelta(days=1)
+        keys = [first.date().isoformat(), day.date().isoformat()]
+        for _ in range(rounds):
+            daily = _in_child(archive_in_child, url, endpoint, keys)
+            check(bool(daily["success"]), "an archive run failed")
+            ours.append(daily["seconds"][keys[1]])
+            copies.append(_copy_out_seconds(url, day, day + timedelta(days=1)))
     return {
         "day": keys[1],
         "day_rows": min(hours - 24, 24) * videos,
@@ -292,37 +300,34 @@ def measure(hours: int, videos: int) -> list[dict[str, Any]]:
     """The rows for a month of `hours x videos` snapshot rows."""
     env = environment.current()
     total = hours * videos
-    port = _free_port()
-    endpoint = f"http://127.0.0.1:{port}"
-    moto = subprocess.Popen(
-        [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
     files = env.scratch / "files"
     again = env.scratch / "again.parquet"
     try:
-        _wait_for_port(port, moto)
-        client = _s3(endpoint).get_client()
-        client.create_bucket(Bucket=BUCKET)
-        with env.database() as url:
-            got = _archive(url, endpoint, hours, videos)
-        daily, monthly = got["daily"], got["monthly"]
-        check(bool(daily["success"]) and bool(monthly["success"]), "an archive run failed")
-        check(daily["rows"] == monthly["rows"] == total, f"archived {monthly['rows']} of {total}")
-        parts = _download(client, "archive/parts/table=video_snapshots/", files)
-        check(parts == len(got["days"]), f"{parts} parts for {len(got['days'])} days")
-        month_file = files / f"archive/table=video_snapshots/month={MONTH:%Y-%m}/part-0.parquet"
-        _download(client, f"archive/table=video_snapshots/month={MONTH:%Y-%m}/", files)
-        in_month = _duckdb_checksum(str(month_file))
-        in_parts = _duckdb_checksum(f"{files}/archive/parts/table=video_snapshots/day=*/*.parquet")
-        check(in_month == in_parts == got["postgres"], f"{in_month}, {in_parts}, {got['postgres']}")
-        size = month_file.stat().st_size
-        reference = _in_child(write_in_child, str(month_file), str(again))
-        check(reference["rows"] == total, f"the reference wrote {reference['rows']} rows")
+        with _moto_bucket() as endpoint:
+            client = _s3(endpoint).get_client()
+            with env.database() as url:
+                got = _archive(url, endpoint, hours, videos)
+            daily, monthly = got["daily"], got["monthly"]
+            check(bool(daily["success"]) and bool(monthly["success"]), "an archive run failed")
+            check(
+                daily["rows"] == monthly["rows"] == total, f"archived {monthly['rows']} of {total}"
+            )
+            parts = _download(client, "archive/parts/table=video_snapshots/", files)
+            check(parts == len(got["days"]), f"{parts} parts for {len(got['days'])} days")
+            month_file = files / f"archive/table=video_snapshots/month={MONTH:%Y-%m}/part-0.parquet"
+            _download(client, f"archive/table=video_snapshots/month={MONTH:%Y-%m}/", files)
+            in_month = _duckdb_checksum(str(month_file))
+            in_parts = _duckdb_checksum(
+                f"{files}/archive/parts/table=video_snapshots/day=*/*.parquet"
+            )
+            check(
+                in_month == in_parts == got["postgres"],
+                f"{in_month}, {in_parts}, {got['postgres']}",
+            )
+            size = month_file.stat().st_size
+            reference = _in_child(write_in_child, str(month_file), str(again))
+            check(reference["rows"] == total, f"the reference wrote {reference['rows']} rows")
     finally:
-        moto.terminate()
-        moto.wait(timeout=30)
         shutil.rmtree(files, ignore_errors=True)
         again.unlink(missing_ok=True)
     return [_month_row(got, reference, total, size), _day_row(got)]
