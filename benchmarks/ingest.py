@@ -6,7 +6,7 @@ one transaction per collection each:
   collection's DataFrame through `frame_rows`, scoped as `youtube_videos` scopes it
   (`collection_scope`: the collection's rows found through the primary key's (game,
   collected_at)): delete them, COPY the new ones, into the month-partitioned table with its
-  primary key and its one other index (by video and time);
+  primary key and its one other index (a hash index by video id);
 - bare COPY: `COPY ... (FORMAT BINARY)` of the same rows, already converted to Python tuples,
   into a table of the same columns with no index, key or partition;
 - executemany: the seed's way, `INSERT ... ON CONFLICT DO UPDATE` of every column through
@@ -197,12 +197,14 @@ def _rows(
             "the binary COPY a column at a time (`FrameRows`); the COPY from tuples already "
             "converted, into a table with no key, index or partition. No Dagster run. "
             "The index by collection is gone (migration 0010): the replace finds a "
-            f"collection's rows through the primary key. Its readers on the same rows "
-            f"(median of 5 each): {readers}.",
+            "collection's rows through the primary key; the btree by (video_id, collected_at) "
+            "is a hash index by video id (migration 0015), all that a collection's look-up of "
+            "the videos its game saw before needs. The readers on the same rows (median of 5 "
+            f"each): {readers}.",
             missed="the rest of the gap is the server's work for the real table (its primary "
-            "key and the index by video and time, which a collection's look-up of the videos "
-            "it saw before needs) and encoding the DataFrame, which the COPY was spared; a "
-            "collection is encoded before the server starts on its rows, not alongside.",
+            "key and the hash index by video) and encoding the DataFrame, which the COPY was "
+            "spared; a collection is encoded before the server starts on its rows, not "
+            "alongside.",
         ),
         row(
             "snapshot ingest vs executemany upserts",
