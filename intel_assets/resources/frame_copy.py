@@ -12,7 +12,7 @@ integer out of its column's range is an error (psycopg's binary dumpers keep its
 import math
 import struct
 from collections.abc import Callable, Iterator, Sequence
-from itertools import chain, repeat
+from itertools import repeat
 from typing import Any
 
 import numpy as np
@@ -39,6 +39,7 @@ _BOOL, _INT8, _INT2, _INT4, _TEXT, _FLOAT8, _VARCHAR, _TIMESTAMPTZ, _TEXT_ARRAY 
 )  # fmt: skip
 _INTEGERS = {_INT2: np.dtype(">i2"), _INT4: np.dtype(">i4"), _INT8: np.dtype(">i8")}
 _EMPTY = pa.scalar(b"", type=pa.large_binary())
+_LISTS_OF_TEXT = pa.large_list(pa.large_string())
 
 Fields = list[pa.Array | np.ndarray]
 """One column's fields as pieces whose values joined row by row (size, then bytes; size -1
@@ -225,29 +226,40 @@ def _text(strings: pa.Array) -> Fields:
 
 def _lists_of_text(values: list[Any]) -> Fields | None:
     """Fields of text[] from a column of lists of strings (None elsewhere: psycopg's way)."""
-    if set(map(type, values)) - {list}:
+    if not all(type(value) is list for value in values):
         return None
-    counts = np.fromiter(map(len, values), dtype=np.int64, count=len(values))
     try:
-        items = pa.array(list(chain.from_iterable(values)), type=pa.large_string())
+        lists = pa.array(values, type=_LISTS_OF_TEXT)
     except (pa.ArrowException, TypeError, ValueError, OverflowError):
         return None
-    firsts = np.concatenate([[0], np.cumsum(counts)])  # each cell's first item, then the end
-    lists = pa.LargeListArray.from_arrays(pa.array(firsts), _items(items))
-    body = pc.call_function("binary_join", [lists, _EMPTY])
-    nulls = np.concatenate([[0], np.cumsum(items.is_null().to_numpy(zero_copy_only=False))])
+    items = lists.values
+    firsts = _offsets(lists)  # each cell's first item, then the end
+    counts = np.diff(firsts)
+    body = pc.call_function(
+        "binary_join", [pa.LargeListArray.from_arrays(pa.array(firsts), _items(items)), _EMPTY]
+    )
     names = ("size", "dimensions", "has_null", "oid", "length", "lower_bound")
     heads = np.empty(len(counts), dtype=[(name, ">i4") for name in names])
     empty = counts == 0
-    body_bytes = pc.call_function("binary_length", [body]).to_numpy(zero_copy_only=False)
-    heads["size"] = np.where(empty, 12, 20 + body_bytes)
+    heads["size"] = np.where(empty, 12, 20 + np.diff(_offsets(body)))
     heads["dimensions"] = np.where(empty, 0, 1)
-    heads["has_null"] = nulls[firsts[1:]] > nulls[firsts[:-1]]
+    if items.null_count:
+        nulls = np.concatenate([[0], np.cumsum(items.is_null().to_numpy(zero_copy_only=False))])
+        heads["has_null"] = nulls[firsts[1:]] > nulls[firsts[:-1]]
+    else:
+        heads["has_null"] = 0
     heads["oid"] = _TEXT
     heads["length"] = counts
     heads["lower_bound"] = 1
     table = heads.view(np.uint8).reshape(len(counts), heads.dtype.itemsize)
     return [_binary(table, np.where(empty, 16, 24)), body]
+
+
+def _offsets(array: pa.Array) -> np.ndarray:
+    """A large list or binary array's value offsets, from 0 (one more than its length)."""
+    offsets = np.frombuffer(array.buffers()[1], dtype=np.int64)
+    offsets = offsets[array.offset : array.offset + len(array) + 1]
+    return offsets - offsets[0]
 
 
 def _items(items: pa.Array) -> pa.Array:
