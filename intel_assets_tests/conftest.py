@@ -49,8 +49,10 @@ def pytest_report_header() -> str:
     return clock.header()
 
 
+@pytest.hookimpl(tryfirst=True)
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     # Tests sharing a costly session or package fixture run on one worker, which starts it once.
+    # First of the hook's implementations: xdist's own (on each worker) reads the groups then.
     for item in items:
         if "dagster_dev" in getattr(item, "fixturenames", ()):
             item.add_marker(pytest.mark.xdist_group("dagster_dev"))
@@ -67,6 +69,30 @@ def pytest_configure(config: pytest.Config) -> None:
     # for a beta selection itself.
     for start in [*warning_filters.OPTED_IN, "Parameter `include_sources` of function"]:
         config.addinivalue_line("filterwarnings", f"ignore:{re.escape(start)}")
+
+
+@pytest.fixture(scope="session", autouse=True)
+def groups_held(request: pytest.FixtureRequest) -> None:
+    """Every test errors when xdist would spread a group over both workers.
+
+    xdist hands a test's group to its scheduler as a suffix of the test's node id. When the
+    suffix does not take (pytest 9.2 ignores xdist's way of setting it: pytest-xdist#1386),
+    nothing else fails: every worker starts the group's `dagster dev` and filled API warehouse
+    itself, which cost the suite minutes unseen.
+    """
+    if not getattr(request.config.option, "loadgroup", False):
+        return
+    lost = [
+        item.nodeid
+        for item in request.session.items
+        if item.get_closest_marker("xdist_group") and "@" not in item.nodeid
+    ]
+    if lost:
+        pytest.fail(
+            f"--dist loadgroup did not group {len(lost)} tests (first: {lost[0]}); "
+            "pyproject.toml pins the pytest whose node ids xdist's groups work with",
+            pytrace=False,
+        )
 
 
 @pytest.fixture(scope="session", autouse=True)
