@@ -58,6 +58,10 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
             item.add_marker(pytest.mark.xdist_group("dagster_dev"))
         elif item.nodeid.startswith("intel_assets_tests/api/"):
             item.add_marker(pytest.mark.xdist_group("api"))
+    # Tests marked long (half a minute or more each) are handed out first, right after the two
+    # groups, and the short ones fill in behind them: left to their place in the collection,
+    # the longest came last, and one worker ran them alone for the suite's last minute or two.
+    items.sort(key=lambda item: item.get_closest_marker("long") is None)
 
 
 def pytest_configure(config: pytest.Config) -> None:

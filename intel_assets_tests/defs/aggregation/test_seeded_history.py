@@ -28,6 +28,7 @@ def _rows(frame: pd.DataFrame) -> list[dict]:
     return frame.astype(object).where(frame.notna(), None).to_dict("records")  # type: ignore[return-value]
 
 
+@pytest.mark.long
 def test_two_seeded_days_roll_up_as_an_independent_pandas_computation_says(
     warehouse: PostgresWarehouse, hot_tier: RedisHotTier
 ):
