@@ -146,25 +146,31 @@ def _run_foreground(
         process = subprocess.Popen(list(command), cwd=cwd, env=env, start_new_session=True)
         started.append(process)
         code = process.wait()
-        _end_group(process.pid)
+        _end_group(process)
         return code
     finally:
         for companion in companions:
-            _end_group(companion.pid)
+            _end_group(companion)
             with contextlib.suppress(subprocess.TimeoutExpired):
                 companion.wait(timeout=1)
         for sig, handler in previous.items():
             signal.signal(sig, handler)
 
 
-def _end_group(group: int, grace_s: float = 10.0) -> None:
-    """Terminate what still runs in a process group; kill it after `grace_s` seconds."""
+def _end_group(leader: "subprocess.Popen[bytes]", grace_s: float = 10.0) -> None:
+    """Terminate what still runs in `leader`'s process group; kill it after `grace_s` seconds.
+
+    The leader is reaped as soon as it has exited: until then it is a zombie, which still
+    counts as a member of the group, so a companion that had already finished (the seeding)
+    held the stop of `dev` for both grace periods, 20 s.
+    """
     for sig in (signal.SIGTERM, signal.SIGKILL):
         deadline = time.monotonic() + grace_s
         try:
-            os.killpg(group, sig)
+            os.killpg(leader.pid, sig)
             while time.monotonic() < deadline:
-                os.killpg(group, 0)
+                leader.poll()
+                os.killpg(leader.pid, 0)
                 time.sleep(0.1)
         except ProcessLookupError:
             return

@@ -49,13 +49,19 @@ def pytest_report_header() -> str:
     return clock.header()
 
 
+@pytest.hookimpl(tryfirst=True)
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     # Tests sharing a costly session or package fixture run on one worker, which starts it once.
+    # First of the hook's implementations: xdist's own (on each worker) reads the groups then.
     for item in items:
         if "dagster_dev" in getattr(item, "fixturenames", ()):
             item.add_marker(pytest.mark.xdist_group("dagster_dev"))
         elif item.nodeid.startswith("intel_assets_tests/api/"):
             item.add_marker(pytest.mark.xdist_group("api"))
+    # Tests marked long (half a minute or more each) are handed out first, right after the two
+    # groups, and the short ones fill in behind them: left to their place in the collection,
+    # the longest came last, and one worker ran them alone for the suite's last minute or two.
+    items.sort(key=lambda item: item.get_closest_marker("long") is None)
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -67,6 +73,30 @@ def pytest_configure(config: pytest.Config) -> None:
     # for a beta selection itself.
     for start in [*warning_filters.OPTED_IN, "Parameter `include_sources` of function"]:
         config.addinivalue_line("filterwarnings", f"ignore:{re.escape(start)}")
+
+
+@pytest.fixture(scope="session", autouse=True)
+def groups_held(request: pytest.FixtureRequest) -> None:
+    """Every test errors when xdist would spread a group over both workers.
+
+    xdist hands a test's group to its scheduler as a suffix of the test's node id. When the
+    suffix does not take (pytest 9.2 ignores xdist's way of setting it: pytest-xdist#1386),
+    nothing else fails: every worker starts the group's `dagster dev` and filled API warehouse
+    itself, which cost the suite minutes unseen.
+    """
+    if not getattr(request.config.option, "loadgroup", False):
+        return
+    lost = [
+        item.nodeid
+        for item in request.session.items
+        if item.get_closest_marker("xdist_group") and "@" not in item.nodeid
+    ]
+    if lost:
+        pytest.fail(
+            f"--dist loadgroup did not group {len(lost)} tests (first: {lost[0]}); "
+            "pyproject.toml pins the pytest whose node ids xdist's groups work with",
+            pytrace=False,
+        )
 
 
 @pytest.fixture(scope="session", autouse=True)

@@ -2,9 +2,12 @@
 
 from pathlib import Path
 
+import pytest
+
 from benchmarks import environment, harness
 
 
+@pytest.mark.long
 def test_every_benchmark_runs_at_smoke_size_and_gives_complete_rows(
     postgres_server_url: str, redis_url: str, tmp_path: Path
 ):

@@ -92,6 +92,7 @@ def _descendants(pid: int) -> list[psutil.Process]:
         "sigterm",
     ],
 )
+@pytest.mark.long
 def test_ctrl_c_or_sigterm_stops_the_main_command_and_all_it_started(
     tmp_path: Path, server_state: Path, stop_by: str
 ):
@@ -152,6 +153,7 @@ def test_definitions_validate_through_the_workspace(
     assert "Validation successful" in result.stdout + result.stderr
 
 
+@pytest.mark.long
 def test_the_test_command_hands_every_argument_to_pytest_unchanged():
     # Leading dashes included: the README's `-k ... -x`, and options only pytest knows.
     pytest_args = [

@@ -6,6 +6,8 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from intel_assets.dev.local_deployment import graphql
 from intel_assets.settings import Settings
 from intel_assets_tests.conftest import free_port, start_dagster_dev, stop_dagster_dev
@@ -48,6 +50,7 @@ def _materialized_hours(url: str) -> set[str]:
     return found
 
 
+@pytest.mark.long
 def test_dev_serves_the_ui_within_a_minute_and_seeds_as_dagster_runs(
     tmp_path: Path, server_state: Path
 ):

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import dagster as dg
+import pytest
 import time_machine
 from dagster_aws.s3 import S3Resource
 
@@ -79,6 +80,7 @@ def _top_broadcasters_of_one_game(
     return list(result.get_asset_check_evaluations())
 
 
+@pytest.mark.long
 def test_a_simulated_day_runs_the_whole_graph_and_every_check_passes(
     warehouse: PostgresWarehouse, hot_tier: RedisHotTier, tmp_path: Path
 ):

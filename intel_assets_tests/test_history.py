@@ -15,6 +15,7 @@ from intel_assets_tests.clock import pacific_time
 from intel_assets_tests.defs.collection.conftest import REGIONS
 
 
+@pytest.mark.long
 def test_seeding_replays_past_hours_through_the_sensor_and_the_collection_assets(
     warehouse: PostgresWarehouse, hot_tier: RedisHotTier
 ):

@@ -187,6 +187,7 @@ def in_process_warehouse_url(
 
 
 @pytest.mark.timeout(420)
+@pytest.mark.long
 def test_runs_spread_over_two_celery_workers_survive_a_killed_one_and_match_in_process(
     simulators: tuple[RunningSimulator, RunningSimulator],
     warehouse_url: str,

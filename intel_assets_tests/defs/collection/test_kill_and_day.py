@@ -7,6 +7,7 @@ from typing import Any
 
 import dagster as dg
 import pandas as pd
+import pytest
 import redis
 
 from intel_assets.catalog import load_catalog
@@ -92,6 +93,7 @@ def test_a_run_killed_half_way_and_run_again_leaves_exactly_one_snapshot(
     assert snapshots[0]["videos"] == snapshots[0]["distinct_videos"] > 0
 
 
+@pytest.mark.long
 def test_a_simulated_day_stays_under_target_and_keeps_priority_one_games_fresh(
     warehouse: PostgresWarehouse, hot_tier: RedisHotTier
 ):

@@ -349,6 +349,7 @@ def _collect_in_child(urls: dict[str, str]) -> None:
         _collect(resources, "killed", game="valorant")
 
 
+@pytest.mark.long
 def test_a_collection_killed_holding_the_chart_lock_delays_the_next_by_seconds(
     simulator: RunningSimulator,
     resources: dict[str, Any],
