@@ -99,7 +99,7 @@ def _column_fields(series: pd.Series, oid: int) -> Fields | None:
     """The fields of a column of type `oid`, or None when psycopg must encode its values."""
     dtype = series.dtype
     if isinstance(dtype, pd.DatetimeTZDtype):
-        return _timestamps(series) if oid == _TIMESTAMPTZ else None
+        return _timestamps(series, dtype) if oid == _TIMESTAMPTZ else None
     if isinstance(dtype, np.dtype) and dtype.kind in "biuf":
         return _numbers(series.to_numpy(), oid)
     if oid == _TEXT_ARRAY and dtype.kind == "O":
@@ -204,12 +204,12 @@ def _integers(values: np.ndarray, missing: np.ndarray | None, dtype: np.dtype) -
     return [_fixed(values.astype(dtype), missing)]
 
 
-def _timestamps(series: pd.Series) -> Fields | None:
-    """Fields of timestamptz: microseconds since 2000-01-01 UTC (NaT: NULL)."""
-    missing = series.isna().to_numpy()
-    micros = series.to_numpy(dtype="datetime64[us]")
-    if series.dt.unit == "ns" and bool((series.dt.nanosecond != 0).any()):
+def _timestamps(series: pd.Series, dtype: pd.DatetimeTZDtype) -> Fields | None:
+    """Fields of timestamptz (`series`, of `dtype`): microseconds since 2000-01-01 UTC, NaT NULL."""
+    if dtype.unit == "ns" and bool((series.dt.nanosecond != 0).any()):
         return None  # nanoseconds would be lost: psycopg's way decides
+    micros = series.to_numpy(dtype="datetime64[us]")
+    missing = np.isnat(micros)
     values = micros.view(np.int64) - _POSTGRES_EPOCH_MICROS
     return [_fixed(np.where(missing, 0, values), missing)]
 
@@ -235,13 +235,20 @@ def _lists_of_text(values: list[Any]) -> Fields | None:
     items = lists.values
     firsts = _offsets(lists)  # each cell's first item, then the end
     counts = np.diff(firsts)
-    body = pc.call_function(
-        "binary_join", [pa.LargeListArray.from_arrays(pa.array(firsts), _items(items)), _EMPTY]
+    # A cell's items are neighbours, so its body (each item's size and bytes) is a slice of the
+    # items' fields: the bodies share their buffer.
+    fields = _items(items)
+    ends = _offsets(fields)[firsts] if len(items) else np.zeros(len(firsts), dtype=np.int64)
+    data = fields.buffers()[2] if len(items) else None
+    body = pa.Array.from_buffers(
+        pa.large_binary(),
+        len(counts),
+        [None, pa.py_buffer(ends), data if data is not None else pa.py_buffer(b"")],
     )
     names = ("size", "dimensions", "has_null", "oid", "length", "lower_bound")
     heads = np.empty(len(counts), dtype=[(name, ">i4") for name in names])
     empty = counts == 0
-    heads["size"] = np.where(empty, 12, 20 + np.diff(_offsets(body)))
+    heads["size"] = np.where(empty, 12, 20 + np.diff(ends))
     heads["dimensions"] = np.where(empty, 0, 1)
     if items.null_count:
         nulls = np.concatenate([[0], np.cumsum(items.is_null().to_numpy(zero_copy_only=False))])
