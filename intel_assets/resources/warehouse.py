@@ -15,6 +15,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from itertools import chain, islice
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
@@ -277,37 +278,52 @@ class PostgresWarehouse(dg.ConfigurableResource):
         Returns:
             The number of rows written to each table, in the order of `writes`.
         """
-        written = []
+        # Sorted, so two transactions taking several locks cannot wait for each other.
+        locks = sorted({w.scope.lock_name(w.table) for w in writes})
         with self.connection() as conn, conn.transaction():
-            # Sorted, so two transactions taking several locks cannot wait for each other.
-            for name in sorted({w.scope.lock_name(w.table) for w in writes}):
-                conn.execute("SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))", (name,))
-            for write in writes:
-                where, params = write.scope.where()
-                target = write.table
-                if self._is_partitioned(conn, write.table):
-                    partitions = [
-                        conn.execute(
-                            "SELECT intel_ensure_month_partition(%s::regclass, %s)",
-                            (write.table, month),
-                        ).fetchone()
-                        for month in sorted(set(write.partition_months))
-                    ]
-                    if len(partitions) == 1 and partitions[0] is not None:
-                        # Rows of one month go straight into its partition: routing each row
-                        # through the parent cost a fifth of a snapshot write.
-                        target = str(partitions[0][0])
-                conn.execute(
-                    sql.SQL("DELETE FROM {} WHERE {}").format(sql.Identifier(write.table), where),
-                    params,
-                )
-                types = self._column_types(conn, write.table, write.columns)
-                written.append(_copy_rows(conn, target, write.columns, write.rows, types))
+            written = [
+                self._replace(conn, write, locks if index == 0 else ())
+                for index, write in enumerate(writes)
+            ]
         rows_by_table: dict[str, int] = {}
         for write, rows in zip(writes, written, strict=True):
             rows_by_table[write.table] = rows_by_table.get(write.table, 0) + rows
         self._count_rows(rows_by_table)
         return written
+
+    def _replace(self, conn: psycopg.Connection, write: "TableWrite", locks: Sequence[str]) -> int:
+        """Take `locks`, make the write's partitions, delete its scope and COPY its rows in.
+
+        In the caller's transaction; the rows written. The statements before the COPY go out
+        in one pipeline, so the server runs them while the rows' first chunk is encoded.
+        """
+        partitioned = self._is_partitioned(conn, write.table)
+        types = self._column_types(conn, write.table, write.columns)
+        where, params = write.scope.where()
+        with conn.cursor() as cur:
+            _register_copy_dumpers(cur)
+            with conn.pipeline():
+                for name in locks:
+                    conn.execute("SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))", (name,))
+                ensured = [
+                    conn.execute(
+                        "SELECT intel_ensure_month_partition(%s::regclass, %s)",
+                        (write.table, month),
+                    )
+                    for month in (sorted(set(write.partition_months)) if partitioned else ())
+                ]
+                conn.execute(
+                    sql.SQL("DELETE FROM {} WHERE {}").format(sql.Identifier(write.table), where),
+                    params,
+                )
+                encoded = _encoded_frame(cur, write.rows, write.columns, types)
+            partitions = [found.fetchone() for found in ensured]
+            target = write.table
+            if len(partitions) == 1 and partitions[0] is not None:
+                # Rows of one month go straight into its partition: routing each row through
+                # the parent cost a fifth of a snapshot write.
+                target = str(partitions[0][0])
+            return _copy_with(cur, target, write.columns, write.rows, types, encoded)
 
     def append_rows(self, table: str, columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> int:
         """Add `rows` to an append-only table (a log such as `intel_quota_log`) with one COPY.
@@ -439,20 +455,54 @@ def _copy_rows(
     Binary COPY skips formatting every value as text and parsing it again, about half the
     cost of a text COPY; `types` (the columns' type oids) tell psycopg how to encode each value.
     """
+    with conn.cursor() as cur:
+        _register_copy_dumpers(cur)
+        return _copy_with(
+            cur, table, columns, rows, types, _encoded_frame(cur, rows, columns, types)
+        )
+
+
+def _register_copy_dumpers(cur: psycopg.Cursor) -> None:
+    """The binary dumpers a COPY on `cur` needs beyond psycopg's: jsonb and text[]."""
+    cur.adapters.register_dumper(None, _JsonbDumper)
+    cur.adapters.register_dumper(None, _TextArrayDumper)
+
+
+def _encoded_frame(
+    cur: psycopg.Cursor, rows: Iterable[Sequence[Any]], columns: Sequence[str], types: Sequence[int]
+) -> tuple[Iterator[bytes], int] | None:
+    """A frame's binary COPY data with its first chunk of rows encoded now, and its row count.
+
+    None when `rows` are not a frame of exactly these columns (they go row by row).
+    """
+    if not isinstance(rows, FrameRows) or rows.columns != tuple(columns):
+        return None
+    data = rows.copy_data(types, lambda oid: _binary_dump(cur, oid))
+    head = list(islice(data, 2))  # the header and the first chunk of rows
+    return chain(head, data), len(rows)
+
+
+def _copy_with(
+    cur: psycopg.Cursor,
+    table: str,
+    columns: Sequence[str],
+    rows: Iterable[Sequence[Any]],
+    types: Sequence[int],
+    encoded: tuple[Iterator[bytes], int] | None,
+) -> int:
+    """COPY into `table` on `cur`: the `encoded` data if given, else `rows` one by one."""
     copy = sql.SQL("COPY {} ({}) FROM STDIN (FORMAT BINARY)").format(
         sql.Identifier(table), sql.SQL(", ").join(map(sql.Identifier, columns))
     )
     written = 0
-    with conn.cursor() as cur:
-        cur.adapters.register_dumper(None, _JsonbDumper)
-        cur.adapters.register_dumper(None, _TextArrayDumper)
-        with cur.copy(copy) as copier:
-            if isinstance(rows, FrameRows) and rows.columns == tuple(columns):
-                for data in rows.copy_data(types, lambda oid: _binary_dump(cur, oid)):
-                    copier.write(data)
-                return len(rows)
-            copier.set_types(types)
-            for row in rows:
-                copier.write_row(row)
-                written += 1
+    with cur.copy(copy) as copier:
+        if encoded is not None:
+            data, count = encoded
+            for chunk in data:
+                copier.write(chunk)
+            return count
+        copier.set_types(types)
+        for row in rows:
+            copier.write_row(row)
+            written += 1
     return written
