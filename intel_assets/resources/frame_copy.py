@@ -233,7 +233,7 @@ def _lists_of_text(values: list[Any]) -> Fields | None:
     except (pa.ArrowException, TypeError, ValueError, OverflowError):
         return None
     items = lists.values
-    firsts = _offsets(lists)  # each cell's first item, then the end
+    firsts = _offsets(lists)  # each cell's first item in `items`, then the end
     counts = np.diff(firsts)
     # A cell's items are neighbours, so its body (each item's size and bytes) is a slice of the
     # items' fields: the bodies share their buffer.
@@ -263,10 +263,12 @@ def _lists_of_text(values: list[Any]) -> Fields | None:
 
 
 def _offsets(array: pa.Array) -> np.ndarray:
-    """A large list or binary array's value offsets, from 0 (one more than its length)."""
+    """A large list or binary array's value offsets into its whole values or data buffer.
+
+    One more than its length: value `i` spans `offsets[i]` to `offsets[i + 1]`.
+    """
     offsets = np.frombuffer(array.buffers()[1], dtype=np.int64)
-    offsets = offsets[array.offset : array.offset + len(array) + 1]
-    return offsets - offsets[0]
+    return offsets[array.offset : array.offset + len(array) + 1]
 
 
 def _items(items: pa.Array) -> pa.Array:
