@@ -91,8 +91,8 @@ def _joined(pieces: Fields) -> bytes:
             runs.append([piece])
     arrays = [_as_arrow(np.hstack(run)) if len(run) > 1 else _as_arrow(run[0]) for run in runs]
     rows = pc.call_function("binary_join_element_wise", [*arrays, _EMPTY])
-    offsets = np.frombuffer(rows.buffers()[1], dtype=np.int64)[rows.offset :]
-    return memoryview(rows.buffers()[2])[offsets[0] : offsets[len(rows)]].tobytes()
+    offsets = _offsets(rows)
+    return memoryview(rows.buffers()[2])[offsets[0] : offsets[-1]].tobytes()
 
 
 def _column_fields(series: pd.Series, oid: int) -> Fields | None:
@@ -237,14 +237,12 @@ def _lists_of_text(values: list[Any]) -> Fields | None:
     counts = np.diff(firsts)
     # A cell's items are neighbours, so its body (each item's size and bytes) is a slice of the
     # items' fields: the bodies share their buffer.
-    fields = _items(items)
-    ends = _offsets(fields)[firsts] if len(items) else np.zeros(len(firsts), dtype=np.int64)
-    data = fields.buffers()[2] if len(items) else None
-    body = pa.Array.from_buffers(
-        pa.large_binary(),
-        len(counts),
-        [None, pa.py_buffer(ends), data if data is not None else pa.py_buffer(b"")],
-    )
+    if len(items):
+        fields = _items(items)
+        ends, data = _offsets(fields)[firsts], fields.buffers()[2]
+    else:
+        ends, data = np.zeros(len(firsts), dtype=np.int64), pa.py_buffer(b"")
+    body = pa.Array.from_buffers(pa.large_binary(), len(counts), [None, pa.py_buffer(ends), data])
     names = ("size", "dimensions", "has_null", "oid", "length", "lower_bound")
     heads = np.empty(len(counts), dtype=[(name, ">i4") for name in names])
     empty = counts == 0
